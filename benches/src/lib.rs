@@ -1,0 +1,1 @@
+//! `warren-bench`: workloads and amplification figures for `warren bench`.

@@ -1,0 +1,1 @@
+//! `warren-engine`: the LSM tree that holds every znode, session and index.

@@ -1,0 +1,18 @@
+//! `warren-proto`: ZooKeeper's jute encoding and every record Warren sends, receives or
+//! logs, shared by the server and the offline tools so both read the same bytes the same
+//! way.
+#![deny(unsafe_code)]
+
+pub mod consts;
+pub mod error;
+pub mod jute;
+pub mod path;
+pub mod records;
+pub mod request;
+pub mod txn;
+
+pub use error::{ErrorCode, JuteError};
+pub use jute::{JVec, Jute, Reader, Writer};
+pub use records::*;
+pub use request::{OpResult, Request};
+pub use txn::{LoggedTxn, Txn, TxnHeader};

@@ -1,0 +1,1 @@
+//! `warren-server`: ZooKeeper semantics, sessions, watches and the network front end.

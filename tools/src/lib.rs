@@ -1,0 +1,1 @@
+//! `warren-tools`: offline inspection, repair, replay and import of Warren's and ZooKeeper's files.

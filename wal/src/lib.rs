@@ -1,0 +1,1 @@
+//! `warren-wal`: the transaction log that is Warren's only write-ahead log.
