@@ -1,0 +1,166 @@
+//! `txnlog recover`: rewrites the checksums of ZooKeeper txn log entries whose stored
+//! checksum does not match their bytes, as ZooKeeper's TxnLogToolkit `-r` does: each bad
+//! entry is shown and, unless `--yes`, the user is asked whether to fix it. The result goes
+//! to a new file (`FILE.fixed` by default); everything else in it is byte for byte the
+//! original, padding included.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::ToolError;
+use crate::txnfmt::toolkit_line;
+use crate::zklog::{LogEnd, Scan, ZkLog};
+
+/// How `recover` runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoverOptions {
+    /// Fix every bad checksum without asking.
+    pub yes: bool,
+    /// Also print the entries that are fine.
+    pub verbose: bool,
+    /// Where to write; `FILE.fixed` when `None`.
+    pub out: Option<PathBuf>,
+}
+
+/// What `recover` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoverSummary {
+    pub output: PathBuf,
+    pub fixed: usize,
+    pub bad: usize,
+}
+
+enum Answer {
+    Yes,
+    No,
+    Abort,
+}
+
+fn ask(out: &mut dyn Write, input: &mut dyn BufRead) -> Result<Answer, ToolError> {
+    loop {
+        write!(out, "Would you like to fix it (Yes/No/Abort) ? ")
+            .and_then(|()| out.flush())
+            .map_err(ToolError::Output)?;
+        let mut line = String::new();
+        let n = input
+            .read_line(&mut line)
+            .map_err(|e| ToolError::io(Path::new("<stdin>"), e))?;
+        if n == 0 {
+            // No more answers: stop rather than guess.
+            return Ok(Answer::Abort);
+        }
+        match line
+            .trim_start()
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+        {
+            Some('Y') => return Ok(Answer::Yes),
+            Some('N') => return Ok(Answer::No),
+            Some('A') => return Ok(Answer::Abort),
+            _ => {}
+        }
+    }
+}
+
+/// Recovers `file`, talking on `out` and reading answers from `input`.
+///
+/// # Errors
+/// [`ToolError::Usage`] when the output exists, [`ToolError::Aborted`] when the user says
+/// so (nothing is written), [`ToolError::Corrupt`] when an entry lacks its end marker (its
+/// length cannot be trusted, so nothing after it can be fixed), [`ToolError::Io`] and
+/// [`ToolError::Output`] on I/O failures.
+pub fn recover(
+    file: &Path,
+    opts: &RecoverOptions,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+) -> Result<RecoverSummary, ToolError> {
+    let output = opts.out.clone().unwrap_or_else(|| {
+        let mut s = file.as_os_str().to_owned();
+        s.push(".fixed");
+        PathBuf::from(s)
+    });
+    if output.exists() {
+        return Err(ToolError::Usage(format!(
+            "recovery file {} already exists; not overwriting it",
+            output.display()
+        )));
+    }
+    let log = ZkLog::open(file)?;
+    let mut bytes = log.bytes.clone();
+    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
+    say(
+        out,
+        &format!(
+            "ZooKeeper Transactional Log File with dbid {} txnlog format version {}\n",
+            log.header.dbid, log.header.version
+        ),
+    )?;
+    let (mut fixed, mut bad, mut count) = (0usize, 0usize, 0usize);
+    for item in log.entries() {
+        let e = match item {
+            Scan::Entry(e) => e,
+            Scan::End(end) => {
+                if let LogEnd::Truncated { offset, reason } = end {
+                    say(
+                        out,
+                        &format!("warning: offset {offset}: {reason}; left as it is\n"),
+                    )?;
+                }
+                say(out, &format!("EOF reached after {count} txns.\n"))?;
+                break;
+            }
+        };
+        let line = match e.txn_header() {
+            Ok((h, rest)) => toolkit_line(&h, rest),
+            Err(err) => format!("<entry at offset {}: {err}>\n", e.offset),
+        };
+        if !e.crc_ok() {
+            bad += 1;
+            let fix = if opts.yes {
+                say(out, &format!("CRC FIXED - {line}"))?;
+                true
+            } else {
+                say(out, &format!("CRC ERROR - {line}"))?;
+                match ask(out, input)? {
+                    Answer::Yes => true,
+                    Answer::No => false,
+                    Answer::Abort => return Err(ToolError::Aborted),
+                }
+            };
+            if fix {
+                let at = e.offset as usize;
+                bytes[at..at + 8].copy_from_slice(&i64::from(e.computed_crc()).to_be_bytes());
+                fixed += 1;
+            }
+        }
+        if opts.verbose {
+            say(out, &line)?;
+        }
+        if !e.eor_ok() {
+            return Err(ToolError::corrupt(
+                file,
+                e.end() - 1,
+                "entry does not end with 'B': the last transaction was partial",
+            ));
+        }
+        count += 1;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&output)
+        .map_err(|e| ToolError::io(&output, e))?;
+    f.write_all(&bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| ToolError::io(&output, e))?;
+    say(
+        out,
+        &format!(
+            "Recovery file {} has been written with {fixed} fixed CRC error(s)\n",
+            output.display()
+        ),
+    )?;
+    Ok(RecoverSummary { output, fixed, bad })
+}

@@ -1,0 +1,187 @@
+//! `snapshot dump`: prints a ZooKeeper snapshot the way ZooKeeper 3.8's SnapshotFormatter
+//! does: every znode's stat (or, with `-d`, its data in base64), then the sessions and the
+//! last zxid; or, with `--json`, the ncdu-style nested JSON tree it writes with `-json`.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+use crate::error::ToolError;
+use crate::java::date_to_string;
+use crate::zklog::zxid_from_name;
+use crate::zksnap::{Seal, ZkSnapshot};
+
+/// What `snapshot dump` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotDumpOptions {
+    /// Print each znode's data in base64 instead of its length.
+    pub data: bool,
+    /// Print the JSON tree instead of the text.
+    pub json: bool,
+}
+
+/// Dumps the snapshot at `path` to `out`. A checksum that does not match is reported on
+/// `warn` (ZooKeeper's formatter does not check it at all).
+///
+/// # Errors
+/// Any error of [`ZkSnapshot::open`]; [`ToolError::Output`] when writing fails.
+pub fn dump(
+    path: &Path,
+    opts: SnapshotDumpOptions,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<(), ToolError> {
+    let snap = ZkSnapshot::open(path)?;
+    if let Seal::Mismatch {
+        offset,
+        stored,
+        computed,
+    } = snap.seal
+    {
+        let _ = writeln!(
+            warn,
+            "warning: {}: offset {offset} (uncompressed): checksum mismatch (stored {stored:#x}, computed {computed:#x})",
+            path.display()
+        );
+    }
+    let text = if opts.json {
+        json_tree(&snap)
+    } else {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        details(
+            &snap,
+            opts.data,
+            zxid_from_name(name, "snapshot").unwrap_or(-1),
+        )
+    };
+    out.write_all(text.as_bytes()).map_err(ToolError::Output)
+}
+
+fn hex16(v: i64) -> String {
+    // Java's `%#016x`: "0x" and at least 14 digits.
+    format!("{v:#016x}")
+}
+
+/// The text layout: znodes, sessions, last zxid. `file_zxid` is the zxid in the file name
+/// (−1 if none); the last zxid printed is the larger of it and the tree's newest zxid.
+pub fn details(snap: &ZkSnapshot, with_data: bool, file_zxid: i64) -> String {
+    let mut s = String::new();
+    // ZooKeeper counts the root twice (under "" and "/").
+    s.push_str(&format!(
+        "ZNode Details (count={}):\n",
+        snap.nodes.len() + 1
+    ));
+    let mut tree_zxid = i64::MIN;
+    for i in snap.preorder() {
+        let n = &snap.nodes[i];
+        let st = &n.stat;
+        s.push_str("----\n");
+        s.push_str(&n.path);
+        s.push('\n');
+        s.push_str(&format!("  cZxid = {}\n", hex16(st.czxid)));
+        s.push_str(&format!("  ctime = {}\n", date_to_string(st.ctime)));
+        s.push_str(&format!("  mZxid = {}\n", hex16(st.mzxid)));
+        s.push_str(&format!("  mtime = {}\n", date_to_string(st.mtime)));
+        s.push_str(&format!("  pZxid = {}\n", hex16(st.pzxid)));
+        s.push_str(&format!("  cversion = {}\n", st.cversion));
+        s.push_str(&format!("  dataVersion = {}\n", st.version));
+        s.push_str(&format!("  aclVersion = {}\n", st.aversion));
+        s.push_str(&format!(
+            "  ephemeralOwner = {}\n",
+            hex16(st.ephemeral_owner)
+        ));
+        if with_data {
+            let b64 = n
+                .data
+                .as_deref()
+                .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
+                .unwrap_or_default();
+            s.push_str(&format!("  data = {b64}\n"));
+        } else {
+            let len = n.data.as_ref().map_or(0, Vec::len);
+            s.push_str(&format!("  dataLength = {len}\n"));
+        }
+        tree_zxid = tree_zxid.max(st.mzxid).max(st.pzxid);
+    }
+    s.push_str("----\n");
+    s.push_str("Session Details (sid, timeout, ephemeralCount):\n");
+    let eph = snap.ephemeral_counts();
+    for (sid, timeout) in snap.sessions_in_java_order() {
+        s.push_str(&format!(
+            "{}, {timeout}, {}\n",
+            hex16(sid),
+            eph.get(&sid).copied().unwrap_or(0)
+        ));
+    }
+    s.push_str(&format!(
+        "----\nLast zxid: 0x{:x}\n",
+        file_zxid.max(tree_zxid)
+    ));
+    s
+}
+
+/// Jackson's `quoteAsString`: JSON string escaping without the quotes.
+fn quote(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            '\u{8}' => o.push_str("\\b"),
+            '\u{c}' => o.push_str("\\f"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The `-json` layout: `[1,0,{header}`, then for each node `,` and either `{node}` or, when
+/// it has children, `[{node},children…]`; inode numbers count from 1001 in print order.
+pub fn json_tree(snap: &ZkSnapshot) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let mut s = format!(
+        "[1,0,{{\"progname\":\"SnapshotFormatter.java\",\"progver\":\"0.01\",\"timestamp\":{now}}}"
+    );
+    let mut ino = 1000u64;
+    // Iterative pre-order, closing brackets after the last child.
+    enum Step {
+        Node(usize),
+        Close,
+    }
+    let mut stack = vec![Step::Node(0)];
+    while let Some(step) = stack.pop() {
+        let i = match step {
+            Step::Close => {
+                s.push(']');
+                continue;
+            }
+            Step::Node(i) => i,
+        };
+        let n = &snap.nodes[i];
+        let len = n.data.as_ref().map_or(0, Vec::len);
+        ino += 1;
+        let node = format!(
+            "{{\"name\":\"{}\",\"asize\":{len},\"dsize\":{len},\"dev\":0,\"ino\":{ino}}}",
+            quote(&n.name)
+        );
+        s.push(',');
+        if n.children.is_empty() {
+            s.push_str(&node);
+        } else {
+            s.push('[');
+            s.push_str(&node);
+            stack.push(Step::Close);
+            stack.extend(n.children.iter().rev().map(|&c| Step::Node(c)));
+        }
+    }
+    s.push(']');
+    s
+}
