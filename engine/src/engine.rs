@@ -220,7 +220,9 @@ impl Engine {
         let inner = &*self.inner;
         let _w = inner.write_lock.lock();
         let last = inner.last_seq.load(Ordering::Acquire);
-        if seq <= last {
+        // Sequence 0 is the bootstrap state (the server's initial tree, written before
+        // any txn); it may be written only while nothing else has been.
+        if seq <= last && !(seq == 0 && last == 0) {
             return Err(EngineError::SeqNotIncreasing { seq, last });
         }
         let mem_full = {

@@ -57,8 +57,9 @@ pub enum Txn {
     CreateSession(CreateSessionTxn),
     /// The paths are the session's ephemerals to delete (empty in older logs).
     CloseSession(Vec<String>),
-    /// create and create2 are logged as `create` (1).
     Create(CreateTxn),
+    /// A create2 request's txn: the same record, logged under type 15.
+    Create2(CreateTxn),
     CreateContainer(CreateContainerTxn),
     CreateTtl(CreateTtlTxn),
     Delete(DeleteTxn),
@@ -78,6 +79,7 @@ impl Txn {
             Txn::CreateSession(_) => op::CREATE_SESSION,
             Txn::CloseSession(_) => op::CLOSE_SESSION,
             Txn::Create(_) => op::CREATE,
+            Txn::Create2(_) => op::CREATE2,
             Txn::CreateContainer(_) => op::CREATE_CONTAINER,
             Txn::CreateTtl(_) => op::CREATE_TTL,
             Txn::Delete(_) => op::DELETE,
@@ -98,7 +100,7 @@ impl Txn {
                 // ZooKeeper 3.8 writes the paths vector; an empty one is still written.
                 JVec(paths.clone()).write(w)
             }
-            Txn::Create(x) => x.write(w),
+            Txn::Create(x) | Txn::Create2(x) => x.write(w),
             Txn::CreateContainer(x) => x.write(w),
             Txn::CreateTtl(x) => x.write(w),
             Txn::Delete(x) | Txn::DeleteContainer(x) => x.write(w),
@@ -135,7 +137,8 @@ impl Txn {
             } else {
                 Vec::new()
             }),
-            op::CREATE | op::CREATE2 => Txn::Create(Jute::read(r)?),
+            op::CREATE => Txn::Create(Jute::read(r)?),
+            op::CREATE2 => Txn::Create2(Jute::read(r)?),
             op::CREATE_CONTAINER => Txn::CreateContainer(Jute::read(r)?),
             op::CREATE_TTL => Txn::CreateTtl(Jute::read(r)?),
             op::DELETE => Txn::Delete(Jute::read(r)?),

@@ -1,1 +1,19 @@
-//! `warren-server`: ZooKeeper semantics, sessions, watches and the network front end.
+//! `warren-server`: the ZooKeeper server over Warren's engine and log: configuration, the
+//! network front end, sessions, the txn pipeline, the data tree and watches.
+#![deny(unsafe_code)]
+
+pub mod acl;
+pub mod config;
+pub mod fourlw;
+pub mod net;
+pub mod pipeline;
+pub mod prep;
+pub mod read;
+pub mod reply;
+pub mod server;
+pub mod session;
+pub mod tree;
+pub mod watch;
+
+pub use config::Config;
+pub use server::Server;

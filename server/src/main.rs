@@ -1,2 +1,79 @@
-//! The `warren` binary: the server, plus the offline tools and benchmarks as subcommands.
-fn main() {}
+//! The `warren` binary: with no arguments, a standalone server on 127.0.0.1:2181 with its
+//! data in `./warren-data`; `--config zoo.cfg` reads an Apache ZooKeeper config unchanged.
+//! Offline tools and benchmarks are subcommands.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use warren_server::{Config, Server};
+
+#[derive(Parser)]
+#[command(
+    name = "warren",
+    version,
+    about = "A ZooKeeper-compatible coordination server on an LSM engine"
+)]
+struct Cli {
+    /// An Apache ZooKeeper zoo.cfg.
+    #[arg(long, short = 'c', value_name = "ZOO_CFG")]
+    config: Option<PathBuf>,
+    /// Overrides clientPort.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Overrides dataDir.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = match &cli.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(p) = cli.port {
+        config.client_port = p;
+    }
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let server = Server::start(config).await?;
+        server.run(shutdown_signal()).await;
+        anyhow::Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

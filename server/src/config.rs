@@ -1,0 +1,296 @@
+//! Configuration: Apache ZooKeeper's `zoo.cfg`, read unchanged.
+//!
+//! Keys Warren acts on are parsed into [`Config`]; keys of features Warren does not have
+//! yet are accepted and kept in [`Config::extra`]; keys nobody knows are logged and
+//! ignored, as ZooKeeper turns them into system properties nobody reads. A value that
+//! does not parse stops start-up with a message naming the key.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// A problem with the configuration that stops start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config key {key}: {reason} (value {value:?})")]
+    BadValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// Everything the server reads from `zoo.cfg`, with ZooKeeper's defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tick_time: u32,
+    pub data_dir: PathBuf,
+    /// Where the txn log goes; ZooKeeper's default is `dataDir`.
+    pub data_log_dir: Option<PathBuf>,
+    pub client_port: u16,
+    pub client_port_address: IpAddr,
+    pub max_client_cnxns: u32,
+    pub min_session_timeout: Option<u32>,
+    pub max_session_timeout: Option<u32>,
+    /// Four-letter words allowed; `*` allows all. ZooKeeper's default is `srvr` only.
+    pub four_letter_words: Vec<String>,
+    pub snap_count: u64,
+    /// Txn log segment preallocation, in KiB (ZooKeeper's preAllocSize).
+    pub pre_alloc_size_kb: u64,
+    pub autopurge_snap_retain_count: u32,
+    pub autopurge_purge_interval_hours: u32,
+    pub extended_types_enabled: bool,
+    pub jute_max_buffer: usize,
+    /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
+    pub super_digest: Option<String>,
+    /// The engine's memory budget for memtables and block cache, in MiB (Warren's own key
+    /// `warren.memoryBudgetMB`).
+    pub memory_budget_mb: u64,
+    /// Accepted keys that belong to features not built yet, kept for `conf`.
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tick_time: 3000,
+            data_dir: PathBuf::from("warren-data"),
+            data_log_dir: None,
+            client_port: 2181,
+            client_port_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            max_client_cnxns: 60,
+            min_session_timeout: None,
+            max_session_timeout: None,
+            four_letter_words: vec!["srvr".to_owned()],
+            snap_count: 100_000,
+            pre_alloc_size_kb: 65_536,
+            autopurge_snap_retain_count: 3,
+            autopurge_purge_interval_hours: 0,
+            extended_types_enabled: false,
+            jute_max_buffer: 0xfffff,
+            super_digest: None,
+            memory_budget_mb: 256,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// Keys ZooKeeper knows that Warren accepts without acting on them (yet).
+const ACCEPTED: &[&str] = &[
+    "initLimit",
+    "syncLimit",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "admin.serverPort",
+    "admin.enableServer",
+    "admin.serverAddress",
+    "metricsProvider.className",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "serverCnxnFactory",
+    "authProvider.1",
+    "ssl.keyStore.location",
+    "ssl.keyStore.password",
+    "ssl.keyStore.type",
+    "ssl.trustStore.location",
+    "ssl.trustStore.password",
+    "ssl.trustStore.type",
+    "ssl.clientAuth",
+    "snapshot.compression.method",
+    "electionAlg",
+    "peerType",
+    "dynamicConfigFile",
+    "globalOutstandingLimit",
+    "maxCnxns",
+    "quorumListenOnAllIPs",
+    "skipACL",
+    "zookeeper.skipACL",
+];
+
+impl Config {
+    /// Reads a `zoo.cfg` file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or a value is bad.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text)
+    }
+
+    /// Parses the text of a `zoo.cfg` (Java properties: `key=value`, `#` comments).
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming the first key whose value is bad.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once(['=', ':']) else {
+                tracing::warn!(line, "ignoring config line without '='");
+                continue;
+            };
+            c.set(k.trim(), v.trim())?;
+        }
+        if let (Some(min), Some(max)) = (c.min_session_timeout, c.max_session_timeout) {
+            if min > max {
+                return Err(bad(
+                    "minSessionTimeout",
+                    &min.to_string(),
+                    "is larger than maxSessionTimeout",
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    fn set(&mut self, key: &str, v: &str) -> Result<(), ConfigError> {
+        let key_no_prefix = key.strip_prefix("zookeeper.").unwrap_or(key);
+        match key_no_prefix {
+            "tickTime" => self.tick_time = num(key, v, 1)?,
+            "dataDir" => self.data_dir = PathBuf::from(v),
+            "dataLogDir" => self.data_log_dir = Some(PathBuf::from(v)),
+            "clientPort" => self.client_port = num(key, v, 1)?,
+            "clientPortAddress" => {
+                self.client_port_address =
+                    v.parse().map_err(|_| bad(key, v, "is not an IP address"))?
+            }
+            "maxClientCnxns" => self.max_client_cnxns = num(key, v, 0)?,
+            "minSessionTimeout" => self.min_session_timeout = Some(num(key, v, 0)?),
+            "maxSessionTimeout" => self.max_session_timeout = Some(num(key, v, 0)?),
+            "4lw.commands.whitelist" => {
+                self.four_letter_words = v
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "snapCount" => self.snap_count = num(key, v, 2)?,
+            "preAllocSize" => self.pre_alloc_size_kb = num(key, v, 1)?,
+            "autopurge.snapRetainCount" => self.autopurge_snap_retain_count = num(key, v, 0)?,
+            "autopurge.purgeInterval" => self.autopurge_purge_interval_hours = num(key, v, 0)?,
+            "extendedTypesEnabled" => self.extended_types_enabled = boolean(key, v)?,
+            "jute.maxbuffer" => self.jute_max_buffer = num(key, v, 1)?,
+            "DigestAuthenticationProvider.superDigest" => {
+                if !v.contains(':') {
+                    return Err(bad(key, v, "must look like super:<base64 sha1>"));
+                }
+                self.super_digest = Some(v.to_owned())
+            }
+            "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
+            k if k.starts_with("server.")
+                || k.starts_with("group.")
+                || k.starts_with("weight.") =>
+            {
+                self.extra.insert(key.to_owned(), v.to_owned());
+            }
+            k if ACCEPTED.contains(&k) || k.starts_with("ssl.") || k.starts_with("admin.") => {
+                self.extra.insert(key.to_owned(), v.to_owned());
+            }
+            _ => tracing::warn!(key, "unknown config key, ignored"),
+        }
+        Ok(())
+    }
+
+    /// The negotiable session timeout range, in ms: ZooKeeper's defaults are 2 and 20 ticks.
+    pub fn session_timeout_range(&self) -> (u32, u32) {
+        let min = self.min_session_timeout.unwrap_or(self.tick_time * 2);
+        let max = self.max_session_timeout.unwrap_or(self.tick_time * 20);
+        (min, max.max(min))
+    }
+
+    /// The address clients connect to.
+    pub fn client_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.client_port_address, self.client_port)
+    }
+
+    /// The directory of the txn log.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_log_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
+            .join("wal")
+    }
+
+    /// The directory of the engine.
+    pub fn engine_dir(&self) -> PathBuf {
+        self.data_dir.join("engine")
+    }
+
+    /// Whether a four-letter word may run.
+    pub fn four_letter_word_allowed(&self, word: &str) -> bool {
+        self.four_letter_words
+            .iter()
+            .any(|w| w == "*" || w.eq_ignore_ascii_case(word))
+    }
+}
+
+fn bad(key: &str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::BadValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn num<T: std::str::FromStr + PartialOrd + TryFrom<u32>>(
+    key: &str,
+    v: &str,
+    min: u32,
+) -> Result<T, ConfigError> {
+    let n: T = v
+        .parse()
+        .map_err(|_| bad(key, v, "is not a whole number in range"))?;
+    let min_t = T::try_from(min).map_err(|_| bad(key, v, "is out of range"))?;
+    if n < min_t {
+        return Err(bad(key, v, &format!("must be at least {min}")));
+    }
+    Ok(n)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => Err(bad(key, v, "must be true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_zookeeper_keys_and_names_bad_ones() {
+        let c = Config::parse(
+            "tickTime=2000\ndataDir=/tmp/x\nclientPort=2222\n# c\n4lw.commands.whitelist=ruok, srvr\n\
+             server.1=localhost:2888:3888\nsomethingNew=1\nextendedTypesEnabled=true\n",
+        )
+        .unwrap();
+        assert_eq!(c.tick_time, 2000);
+        assert_eq!(c.client_port, 2222);
+        assert_eq!(c.session_timeout_range(), (4000, 40000));
+        assert!(c.four_letter_word_allowed("ruok") && !c.four_letter_word_allowed("mntr"));
+        assert!(c.extended_types_enabled);
+        let e = Config::parse("clientPort=abc").unwrap_err().to_string();
+        assert!(e.contains("clientPort"), "{e}");
+        let e = Config::parse("minSessionTimeout=9000\nmaxSessionTimeout=100")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("minSessionTimeout"), "{e}");
+    }
+}

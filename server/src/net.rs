@@ -1,0 +1,538 @@
+//! The network front end: one task per connection.
+//!
+//! A connection starts with either a four-letter word (four ASCII letters instead of a
+//! frame length) or a ConnectRequest. After the handshake, frames are requests. Each
+//! request takes a place in the connection's reply queue at once: writes go to the
+//! pipeline and hold their place until their txn is applied, reads wait for the places
+//! before them and then run. So replies leave in request order, and a read always sees
+//! the connection's earlier writes, as ZooKeeper promises.
+//!
+//! A frame that is too long or does not decode closes this connection only, with a log
+//! line naming the peer; every other connection goes on.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use warren_proto::consts::{op, xid};
+use warren_proto::{
+    ConnectRequest, ConnectResponse, ErrorCode, Id, Jute, Reader as JReader, ReplyHeader, Request,
+    RequestHeader,
+};
+
+use crate::acl::{digest_id, Identities};
+use crate::fourlw;
+use crate::pipeline::WriteResult;
+use crate::prep::WriteOp;
+use crate::read::Reader;
+use crate::reply::encode_outcome;
+use crate::server::Shared;
+
+/// A connection's id, unique within the process.
+pub type ConnId = u64;
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// What a connection's writer task sends.
+#[derive(Debug)]
+pub enum OutFrame {
+    /// A frame body; the writer adds the length.
+    Frame(Vec<u8>),
+    /// Close the connection after what was queued before.
+    Close,
+}
+
+/// The sending side of a connection, shared with watches and sessions.
+#[derive(Debug, Clone)]
+pub struct Outbound(mpsc::UnboundedSender<OutFrame>);
+
+impl Outbound {
+    /// Queues a frame; a closed connection drops it.
+    pub fn send_frame(&self, body: Vec<u8>) {
+        let _ = self.0.send(OutFrame::Frame(body));
+    }
+
+    /// Closes the connection once queued frames are written.
+    pub fn close(&self) {
+        let _ = self.0.send(OutFrame::Close);
+    }
+}
+
+/// A place in a connection's reply queue.
+enum Pending {
+    /// A reply already made (ping, auth).
+    Ready(Vec<u8>),
+    /// A write: the reply comes when the pipeline has applied the txn.
+    Write {
+        xid: i32,
+        op: i32,
+        rx: oneshot::Receiver<WriteResult>,
+        close_after: bool,
+    },
+    /// A read: runs when everything before it has been answered.
+    Read { xid: i32, req: Request },
+    /// setWatches after a reconnect.
+    SetWatches {
+        relative_zxid: i64,
+        lists: [Vec<String>; 3],
+    },
+}
+
+fn reply_frame(xid: i32, zxid: i64, err: ErrorCode, body: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(16 + body.len());
+    ReplyHeader {
+        xid,
+        zxid,
+        err: err.0,
+    }
+    .write(&mut b);
+    if err == ErrorCode::OK {
+        b.extend_from_slice(body);
+    }
+    b
+}
+
+/// Reads one frame: a big-endian length, then that many bytes.
+async fn read_frame(
+    rd: &mut BufReader<OwnedReadHalf>,
+    max: usize,
+    len_bytes: Option<[u8; 4]>,
+) -> Result<Option<Vec<u8>>, String> {
+    let len_bytes = match len_bytes {
+        Some(b) => b,
+        None => {
+            let mut b = [0u8; 4];
+            match rd.read_exact(&mut b).await {
+                Ok(_) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(format!("read failed: {e}")),
+            }
+        }
+    };
+    let len = i32::from_be_bytes(len_bytes);
+    if len < 0 || len as usize > max {
+        return Err(format!(
+            "frame length {len} is outside 0..={max} (jute.maxbuffer); closing the connection"
+        ));
+    }
+    let mut body = vec![0u8; len as usize];
+    rd.read_exact(&mut body)
+        .await
+        .map_err(|e| format!("connection ended inside a {len}-byte frame: {e}"))?;
+    Ok(Some(body))
+}
+
+async fn writer_task(wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<OutFrame>) {
+    let mut wr = BufWriter::new(wr);
+    while let Some(f) = rx.recv().await {
+        let mut next = Some(f);
+        // Write everything queued, then flush once.
+        while let Some(f) = next {
+            match f {
+                OutFrame::Frame(body) => {
+                    let len = (body.len() as i32).to_be_bytes();
+                    if wr.write_all(&len).await.is_err() || wr.write_all(&body).await.is_err() {
+                        return;
+                    }
+                }
+                OutFrame::Close => {
+                    let _ = wr.flush().await;
+                    let _ = wr.shutdown().await;
+                    return;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if wr.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Serves one client connection until it closes.
+pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut first = [0u8; 4];
+    if rd.read_exact(&mut first).await.is_err() {
+        return;
+    }
+    if let Some(word) = fourlw::detect(&first) {
+        let text = fourlw::run(&shared, word);
+        let _ = wr.write_all(text.as_bytes()).await;
+        let _ = wr.shutdown().await;
+        return;
+    }
+    let max = shared.config.jute_max_buffer;
+    let body = match read_frame(&mut rd, max, Some(first)).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(%peer, "handshake: {e}");
+            return;
+        }
+    };
+    let creq = match ConnectRequest::from_bytes(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(%peer, "malformed ConnectRequest ({e}); closing the connection");
+            return;
+        }
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let out = Outbound(tx);
+    tokio::spawn(writer_task(wr, rx));
+    let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let who = Arc::new(Mutex::new(Arc::new(Identities::for_peer(peer.ip()))));
+    if let Some(session) = handshake(&shared, &creq, conn, &out, peer, &who).await {
+        shared.watches.register_connection(conn, out.clone());
+        run_session(&shared, &mut rd, conn, session, &out, &who, peer).await;
+        shared.watches.remove_connection(conn);
+        shared.sessions.detach(session, conn);
+    }
+    shared.stats.connections.fetch_sub(1, Ordering::Relaxed);
+    out.close();
+}
+
+/// Establishes or resumes the session; `None` when the connection must close.
+async fn handshake(
+    shared: &Arc<Shared>,
+    creq: &ConnectRequest,
+    conn: ConnId,
+    out: &Outbound,
+    peer: SocketAddr,
+    who: &Mutex<Arc<Identities>>,
+) -> Option<i64> {
+    let last = shared.last_zxid.load(Ordering::SeqCst);
+    if creq.last_zxid_seen > last {
+        tracing::warn!(
+            %peer,
+            "refusing session: client has seen zxid {:#x}, this server's last is {last:#x}",
+            creq.last_zxid_seen
+        );
+        return None;
+    }
+    let (min, max) = shared.config.session_timeout_range();
+    let timeout = (creq.time_out.max(0) as u32).clamp(min, max);
+    let refuse = |out: &Outbound| {
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            time_out: 0,
+            session_id: 0,
+            passwd: vec![0; 16],
+            read_only: creq.read_only.map(|_| false),
+        };
+        out.send_frame(resp.to_bytes());
+        out.close();
+    };
+    let (session, timeout) = if creq.session_id == 0 {
+        let id = shared.sessions.next_id();
+        let w = who.lock().clone();
+        match shared
+            .pipeline()
+            .submit(
+                id,
+                0,
+                WriteOp::CreateSession {
+                    timeout_ms: timeout,
+                },
+                w,
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%peer, "cannot create a session: {e}");
+                return None;
+            }
+        }
+        shared.sessions.add(id, timeout);
+        let _ = shared.sessions.attach(id, conn, out.clone());
+        (id, timeout)
+    } else {
+        let id = creq.session_id;
+        if creq.passwd != shared.sessions.password(id) {
+            tracing::info!(%peer, "session {id:#x}: wrong password");
+            refuse(out);
+            return None;
+        }
+        match shared.sessions.attach(id, conn, out.clone()) {
+            Some((t, old)) => {
+                if let Some((_, old_out)) = old {
+                    old_out.close();
+                }
+                (id, t)
+            }
+            None => {
+                tracing::info!(%peer, "session {id:#x} is expired or unknown");
+                refuse(out);
+                return None;
+            }
+        }
+    };
+    out.send_frame(
+        ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout as i32,
+            session_id: session,
+            passwd: shared.sessions.password(session),
+            read_only: creq.read_only.map(|_| false),
+        }
+        .to_bytes(),
+    );
+    Some(session)
+}
+
+fn is_write(op: i32) -> bool {
+    matches!(
+        op,
+        op::CREATE
+            | op::CREATE2
+            | op::CREATE_CONTAINER
+            | op::CREATE_TTL
+            | op::DELETE
+            | op::DELETE_CONTAINER
+            | op::SET_DATA
+            | op::SET_ACL
+            | op::CHECK
+            | op::MULTI
+    )
+}
+
+async fn run_session(
+    shared: &Arc<Shared>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    conn: ConnId,
+    session: i64,
+    out: &Outbound,
+    who: &Arc<Mutex<Arc<Identities>>>,
+    peer: SocketAddr,
+) {
+    let (ptx, prx) = mpsc::unbounded_channel::<Pending>();
+    let responder = tokio::spawn(respond(
+        shared.clone(),
+        prx,
+        conn,
+        session,
+        out.clone(),
+        who.clone(),
+    ));
+    let max = shared.config.jute_max_buffer;
+    loop {
+        let body = match read_frame(rd, max, None).await {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(%peer, session = format!("{session:#x}"), "{e}");
+                break;
+            }
+        };
+        shared.sessions.touch(session);
+        shared.stats.received.fetch_add(1, Ordering::Relaxed);
+        let mut r = JReader::new(&body);
+        let hdr = match RequestHeader::read(&mut r) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(%peer, "malformed request header ({e}); closing the connection");
+                break;
+            }
+        };
+        let req = match Request::decode(hdr.op, &mut r) {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::warn!(
+                    %peer,
+                    "malformed {} request ({e}); closing the connection",
+                    op::name(hdr.op)
+                );
+                break;
+            }
+        };
+        let last = || shared.last_zxid.load(Ordering::SeqCst);
+        let pending = match req {
+            Request::Ping => Pending::Ready(reply_frame(xid::PING, last(), ErrorCode::OK, &[])),
+            Request::Auth(a) => {
+                let err = authenticate(shared, who, &a.scheme, &a.auth);
+                let p = Pending::Ready(reply_frame(xid::AUTH, 0, err, &[]));
+                if err != ErrorCode::OK {
+                    let _ = ptx.send(p);
+                    break;
+                }
+                p
+            }
+            Request::SetWatches(w) => Pending::SetWatches {
+                relative_zxid: w.relative_zxid,
+                lists: [w.data_watches.0, w.exist_watches.0, w.child_watches.0],
+            },
+            Request::SetWatches2(w) => Pending::SetWatches {
+                relative_zxid: w.relative_zxid,
+                lists: [w.data_watches.0, w.exist_watches.0, w.child_watches.0],
+            },
+            Request::CloseSession => {
+                shared.sessions.mark_closing(session);
+                let w = who.lock().clone();
+                let rx =
+                    shared
+                        .pipeline()
+                        .submit_nowait(session, hdr.xid, WriteOp::CloseSession, w);
+                let _ = ptx.send(Pending::Write {
+                    xid: hdr.xid,
+                    op: op::CLOSE_SESSION,
+                    rx,
+                    close_after: true,
+                });
+                break;
+            }
+            Request::Reconfig(_) => Pending::Ready(reply_frame(
+                hdr.xid,
+                last(),
+                ErrorCode::RECONFIG_DISABLED,
+                &[],
+            )),
+            Request::Sasl(_) => {
+                Pending::Ready(reply_frame(hdr.xid, last(), ErrorCode::UNIMPLEMENTED, &[]))
+            }
+            req if is_write(hdr.op) => {
+                let w = who.lock().clone();
+                let rx = shared
+                    .pipeline()
+                    .submit_nowait(session, hdr.xid, WriteOp::Client(req), w);
+                Pending::Write {
+                    xid: hdr.xid,
+                    op: hdr.op,
+                    rx,
+                    close_after: false,
+                }
+            }
+            req => Pending::Read { xid: hdr.xid, req },
+        };
+        if ptx.send(pending).is_err() {
+            break;
+        }
+    }
+    drop(ptx);
+    let _ = responder.await;
+}
+
+/// Handles an `auth` packet: digest adds `digest:user:hash`, and the superDigest user
+/// becomes super; ip is implicit. Anything else fails.
+fn authenticate(
+    shared: &Shared,
+    who: &Mutex<Arc<Identities>>,
+    scheme: &str,
+    auth: &[u8],
+) -> ErrorCode {
+    let mut g = who.lock();
+    let mut ids = (**g).clone();
+    match scheme {
+        "digest" => {
+            let Some(id) = std::str::from_utf8(auth).ok().and_then(digest_id) else {
+                return ErrorCode::AUTH_FAILED;
+            };
+            if shared.config.super_digest.as_deref() == Some(id.as_str()) {
+                ids.is_super = true;
+                ids.add(Id {
+                    scheme: "super".into(),
+                    id: id.split(':').next().unwrap_or_default().to_owned(),
+                });
+            }
+            ids.add(Id {
+                scheme: "digest".into(),
+                id,
+            });
+        }
+        "ip" => {}
+        _ => return ErrorCode::AUTH_FAILED,
+    }
+    *g = Arc::new(ids);
+    ErrorCode::OK
+}
+
+async fn respond(
+    shared: Arc<Shared>,
+    mut prx: mpsc::UnboundedReceiver<Pending>,
+    conn: ConnId,
+    session: i64,
+    out: Outbound,
+    who: Arc<Mutex<Arc<Identities>>>,
+) {
+    while let Some(p) = prx.recv().await {
+        match p {
+            Pending::Ready(frame) => out.send_frame(frame),
+            Pending::Write {
+                xid,
+                op,
+                rx,
+                close_after,
+            } => {
+                let (zxid, err, body) = match rx.await.unwrap_or(Err(ErrorCode::SYSTEM_ERROR)) {
+                    Ok((zxid, outcome)) => {
+                        let (err, body) = encode_outcome(op, &outcome);
+                        (zxid, err, body)
+                    }
+                    Err(e) => (shared.last_zxid.load(Ordering::SeqCst), e, Vec::new()),
+                };
+                out.send_frame(reply_frame(xid, zxid, err, &body));
+                shared.stats.sent.fetch_add(1, Ordering::Relaxed);
+                if close_after {
+                    out.close();
+                    return;
+                }
+            }
+            Pending::Read { xid, req } => {
+                let w = who.lock().clone();
+                let reader = Reader {
+                    shared: &shared,
+                    conn,
+                    session,
+                    who: &w,
+                    out: &out,
+                };
+                let res = tokio::task::block_in_place(|| reader.serve(&req));
+                let zxid = reader.reply_zxid();
+                let frame = match res {
+                    Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
+                    Ok(Err(code)) => reply_frame(xid, zxid, code, &[]),
+                    Err(e) => {
+                        tracing::error!("read failed: {e}");
+                        reply_frame(xid, zxid, ErrorCode::SYSTEM_ERROR, &[])
+                    }
+                };
+                out.send_frame(frame);
+                shared.stats.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Pending::SetWatches {
+                relative_zxid,
+                lists,
+            } => {
+                let w = who.lock().clone();
+                let reader = Reader {
+                    shared: &shared,
+                    conn,
+                    session,
+                    who: &w,
+                    out: &out,
+                };
+                let [data, exist, child] = &lists;
+                if let Err(e) = tokio::task::block_in_place(|| {
+                    reader.set_watches(relative_zxid, data, exist, child)
+                }) {
+                    tracing::error!("setWatches failed: {e}");
+                }
+                out.send_frame(reply_frame(
+                    xid::SET_WATCHES,
+                    shared.last_zxid.load(Ordering::SeqCst),
+                    ErrorCode::OK,
+                    &[],
+                ));
+            }
+        }
+    }
+}

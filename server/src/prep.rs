@@ -1,0 +1,335 @@
+//! Preprocessing: a write request becomes a txn.
+//!
+//! This is where ZooKeeper's checks happen, in ZooKeeper's order, because the order
+//! decides which error a client sees when several apply: a malformed ACL is reported
+//! before a missing parent, a missing parent before a bad path (so `/missing/` answers
+//! NONODE), and so on. A request that fails becomes an error txn: it still takes a zxid
+//! and is logged, as in ZooKeeper.
+
+use warren_proto::consts::{op, owner, perms};
+use warren_proto::path;
+use warren_proto::txn::{
+    CheckVersionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn, DeleteTxn,
+    ErrorTxn, SetAclTxn, SetDataTxn, Txn, TxnHeader,
+};
+use warren_proto::{consts::CreateMode, ErrorCode, Request};
+
+use crate::acl::{self, Identities};
+use crate::tree::{self, apply_txn, Change, Outcome, OwnerKind, TreeError, View};
+
+/// What the pipeline needs to know about the server to decide txns.
+pub struct PrepContext<'a> {
+    pub who: &'a Identities,
+    pub session: i64,
+    pub extended_types: bool,
+}
+
+/// A write as the pipeline receives it.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// A client's write request (create, delete, setData, setACL, multi, …).
+    Client(Request),
+    /// A new session with the negotiated timeout.
+    CreateSession { timeout_ms: u32 },
+    /// closeSession, from the client or from expiry.
+    CloseSession,
+}
+
+/// A decided txn, its effect on the view, and what it changed for watches.
+pub struct Decided {
+    pub txn: Txn,
+    pub outcome: Outcome,
+    pub changes: Vec<Change>,
+}
+
+/// Decides the txn for `op` against `view` and applies it there.
+///
+/// # Errors
+/// Engine failures only; every ZooKeeper-level failure is an error txn.
+pub fn decide(
+    view: &mut View<'_>,
+    hdr: &TxnHeader,
+    ctx: &PrepContext<'_>,
+    write: &WriteOp,
+) -> Result<Decided, TreeError> {
+    let mut changes = Vec::new();
+    let txn = match write {
+        WriteOp::CreateSession { timeout_ms } => Txn::CreateSession(CreateSessionTxn {
+            time_out: *timeout_ms as i32,
+        }),
+        WriteOp::CloseSession => Txn::CloseSession(tree::session_ephemerals(view, ctx.session)?),
+        WriteOp::Client(Request::Multi(ops)) => {
+            return decide_multi(view, hdr, ctx, ops);
+        }
+        WriteOp::Client(req) => match prep(view, ctx, req)? {
+            Ok(t) => t,
+            Err(code) => Txn::Error(ErrorTxn { err: code.0 }),
+        },
+    };
+    let outcome = apply_txn(view, hdr, &txn, &mut changes)?;
+    Ok(Decided {
+        txn,
+        outcome,
+        changes,
+    })
+}
+
+/// A multi: each op is decided against the effects of the ops before it; if one fails,
+/// everything is undone and the txn records the ops up to the failure, the failure's
+/// code, and RUNTIME_INCONSISTENCY for the rest.
+fn decide_multi(
+    view: &mut View<'_>,
+    hdr: &TxnHeader,
+    ctx: &PrepContext<'_>,
+    ops: &[Request],
+) -> Result<Decided, TreeError> {
+    let mut txns = Vec::with_capacity(ops.len());
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut changes = Vec::new();
+    let mut failed = false;
+    for req in ops {
+        if failed {
+            txns.push(Txn::Error(ErrorTxn {
+                err: ErrorCode::RUNTIME_INCONSISTENCY.0,
+            }));
+            continue;
+        }
+        match prep(view, ctx, req)? {
+            Ok(t) => {
+                let sub = TxnHeader {
+                    txn_type: t.txn_type(),
+                    ..hdr.clone()
+                };
+                outcomes.push(apply_txn(view, &sub, &t, &mut changes)?);
+                txns.push(t);
+            }
+            Err(code) => {
+                failed = true;
+                txns.push(Txn::Error(ErrorTxn { err: code.0 }));
+            }
+        }
+    }
+    let txn = Txn::Multi(txns);
+    if failed {
+        view.discard();
+        let mut none = Vec::new();
+        let outcome = apply_txn(view, hdr, &txn, &mut none)?;
+        return Ok(Decided {
+            txn,
+            outcome,
+            changes: Vec::new(),
+        });
+    }
+    Ok(Decided {
+        txn,
+        outcome: Outcome::Multi(outcomes),
+        changes,
+    })
+}
+
+type Prepped = Result<Txn, ErrorCode>;
+
+/// The version check of every versioned write: −1 matches any version. Returns the next
+/// version, which wraps like ZooKeeper's int.
+fn check_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BAD_VERSION);
+    }
+    Ok(current.wrapping_add(1))
+}
+
+fn node_or_nonode(view: &View<'_>, p: &str) -> Result<Result<tree::Node, ErrorCode>, TreeError> {
+    Ok(view.node(p)?.ok_or(ErrorCode::NO_NODE))
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(Err(code)),
+        }
+    };
+}
+
+fn valid_path(p: &str) -> Result<(), ErrorCode> {
+    path::validate(p).map_err(|_| ErrorCode::BAD_ARGUMENTS)
+}
+
+/// ZooKeeper's special nodes, which no client may delete.
+fn is_special(p: &str) -> bool {
+    matches!(
+        p,
+        "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
+    )
+}
+
+fn prep(view: &View<'_>, ctx: &PrepContext<'_>, req: &Request) -> Result<Prepped, TreeError> {
+    Ok(Ok(match req {
+        Request::Create { op: create_op, req } => {
+            let mode = if *create_op == op::CREATE_CONTAINER {
+                Some(CreateMode::Container)
+            } else {
+                CreateMode::from_flag(req.flags)
+            };
+            tri!(prep_create(
+                view, ctx, mode, &req.path, &req.data, &req.acl, 0, *create_op
+            )?)
+        }
+        Request::CreateTtl(req) => tri!(prep_create(
+            view,
+            ctx,
+            CreateMode::from_flag(req.flags),
+            &req.path,
+            &req.data,
+            &req.acl,
+            req.ttl,
+            op::CREATE_TTL
+        )?),
+        Request::Delete(req) => {
+            let (p, version) = (req.path.clone(), req.version);
+            let slash = p.rfind('/');
+            if slash.is_none() || p.contains('\0') || is_special(&p) {
+                return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+            }
+            let node = tri!(node_or_nonode(view, &p)?);
+            let parent = tri!(node_or_nonode(view, path::parent(&p))?);
+            let parent_acl = view.acl(parent.acl_id)?;
+            tri!(ctx.who.check(&parent_acl, perms::DELETE));
+            tri!(check_version(node.stat.version, version));
+            if node.num_children > 0 {
+                return Ok(Err(ErrorCode::NOT_EMPTY));
+            }
+            Txn::Delete(DeleteTxn { path: p })
+        }
+        Request::DeleteContainer(req) => {
+            let node = tri!(node_or_nonode(view, &req.path)?);
+            if tree::owner_kind(node.stat.ephemeral_owner) != OwnerKind::Container
+                || node.num_children > 0
+            {
+                return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+            }
+            Txn::DeleteContainer(DeleteTxn {
+                path: req.path.clone(),
+            })
+        }
+        Request::SetData(req) => {
+            tri!(valid_path(&req.path));
+            let node = tri!(node_or_nonode(view, &req.path)?);
+            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::WRITE));
+            let version = tri!(check_version(node.stat.version, req.version));
+            Txn::SetData(SetDataTxn {
+                path: req.path.clone(),
+                data: req.data.clone(),
+                version,
+            })
+        }
+        Request::SetAcl(req) => {
+            tri!(valid_path(&req.path));
+            let acl = tri!(acl::fixup(&req.acl, ctx.who));
+            let node = tri!(node_or_nonode(view, &req.path)?);
+            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::ADMIN));
+            let version = tri!(check_version(node.stat.aversion, req.version));
+            Txn::SetAcl(SetAclTxn {
+                path: req.path.clone(),
+                acl: acl.into(),
+                version,
+            })
+        }
+        Request::Check(req) => {
+            tri!(valid_path(&req.path));
+            let node = tri!(node_or_nonode(view, &req.path)?);
+            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::READ));
+            let version = tri!(check_version(node.stat.version, req.version));
+            Txn::Check(CheckVersionTxn {
+                path: req.path.clone(),
+                version,
+            })
+        }
+        _ => return Ok(Err(ErrorCode::UNIMPLEMENTED)),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prep_create(
+    view: &View<'_>,
+    ctx: &PrepContext<'_>,
+    mode: Option<CreateMode>,
+    req_path: &str,
+    data: &warren_proto::Data,
+    req_acl: &[warren_proto::Acl],
+    ttl: i64,
+    create_op: i32,
+) -> Result<Prepped, TreeError> {
+    let Some(mode) = mode else {
+        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+    };
+    if mode.is_ttl() && !ctx.extended_types {
+        return Ok(Err(ErrorCode::UNIMPLEMENTED));
+    }
+    // A TTL must be given exactly for TTL modes, and lie in (0, 2^40 − 1].
+    let ttl_ok = if mode.is_ttl() {
+        ttl > 0 && ttl <= owner::MAX_TTL
+    } else {
+        create_op != op::CREATE_TTL || ttl == 0
+    };
+    if !ttl_ok || (create_op == op::CREATE_TTL && !mode.is_ttl()) {
+        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+    }
+    let slash = req_path.rfind('/');
+    if slash.is_none() || req_path.contains('\0') {
+        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+    }
+    let acl = tri!(acl::fixup(req_acl, ctx.who));
+    let parent_path = &req_path[..slash.unwrap_or(0)];
+    let parent_path = if parent_path.is_empty() {
+        "/"
+    } else {
+        parent_path
+    };
+    let parent = tri!(node_or_nonode(view, parent_path)?);
+    tri!(ctx.who.check(&view.acl(parent.acl_id)?, perms::CREATE));
+    let parent_cversion = parent.stat.cversion;
+    let p = if mode.is_sequential() {
+        format!("{req_path}{parent_cversion:010}")
+    } else {
+        req_path.to_owned()
+    };
+    tri!(valid_path(&p));
+    if view.node(&p)?.is_some() {
+        return Ok(Err(ErrorCode::NODE_EXISTS));
+    }
+    if tree::owner_kind(parent.stat.ephemeral_owner) == OwnerKind::Ephemeral {
+        return Ok(Err(ErrorCode::NO_CHILDREN_FOR_EPHEMERALS));
+    }
+    let new_cversion = parent_cversion.wrapping_add(1);
+    let acl = acl.into();
+    Ok(Ok(match mode {
+        CreateMode::Container => Txn::CreateContainer(CreateContainerTxn {
+            path: p,
+            data: data.clone(),
+            acl,
+            parent_cversion: new_cversion,
+        }),
+        m if m.is_ttl() => Txn::CreateTtl(CreateTtlTxn {
+            path: p,
+            data: data.clone(),
+            acl,
+            parent_cversion: new_cversion,
+            ttl,
+        }),
+        m => {
+            let t = CreateTxn {
+                path: p,
+                data: data.clone(),
+                acl,
+                ephemeral: m.is_ephemeral(),
+                parent_cversion: new_cversion,
+            };
+            if create_op == op::CREATE {
+                Txn::Create(t)
+            } else {
+                Txn::Create2(t)
+            }
+        }
+    }))
+}

@@ -1,0 +1,305 @@
+//! Reads, served from the engine's applied state on the connection's own task.
+//!
+//! A read that leaves a watch runs under the tree's read lock, so that no txn can be
+//! applied between the read and the registration of the watch: either the read sees the
+//! change, or the watch fires for it.
+
+use std::sync::atomic::Ordering;
+
+use warren_engine::ReadSeq;
+use warren_proto::consts::{event, perms, watcher_type};
+use warren_proto::request::OpResult;
+use warren_proto::{
+    AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo, ErrorCode,
+    GetAclResponse, GetDataResponse, Jute, PathWatchRequest, Request, StatResponse, SyncResponse,
+    WhoAmIResponse,
+};
+
+use crate::acl::Identities;
+use crate::net::{ConnId, Outbound};
+use crate::server::Shared;
+use crate::tree::{self, Node, TreeError, View};
+use crate::watch::{event_frame, WatchKind};
+
+/// The connection a read comes from.
+pub struct Reader<'a> {
+    pub shared: &'a Shared,
+    pub conn: ConnId,
+    pub session: i64,
+    pub who: &'a Identities,
+    pub out: &'a Outbound,
+}
+
+/// A read's answer: an error code, or a body to send after the reply header.
+pub type ReadResult = Result<Result<Vec<u8>, ErrorCode>, TreeError>;
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(Err(code)),
+        }
+    };
+}
+
+impl Reader<'_> {
+    fn node(&self, path: &str) -> Result<Option<Node>, TreeError> {
+        View::new(&self.shared.engine, None).node(path)
+    }
+
+    fn acl_check(&self, node: &Node, perm: i32) -> Result<Result<(), ErrorCode>, TreeError> {
+        let acl = View::new(&self.shared.engine, None).acl(node.acl_id)?;
+        Ok(self.who.check(&acl, perm))
+    }
+
+    /// The children of `path`, in key order, by one range scan.
+    fn children(&self, path: &str) -> Result<Vec<String>, TreeError> {
+        let prefix = tree::children_prefix(path);
+        let mut out = Vec::new();
+        for kv in self.shared.engine.scan_prefix(&prefix, ReadSeq::Latest)? {
+            let (k, _) = kv?;
+            if let Ok(name) = std::str::from_utf8(&k[prefix.len()..]) {
+                out.push(name.to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Serves one read request.
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    pub fn serve(&self, req: &Request) -> ReadResult {
+        let watching = matches!(
+            req,
+            Request::Exists(PathWatchRequest { watch: true, .. })
+                | Request::GetData(PathWatchRequest { watch: true, .. })
+                | Request::GetChildren(PathWatchRequest { watch: true, .. })
+                | Request::GetChildren2(PathWatchRequest { watch: true, .. })
+                | Request::MultiRead(_)
+        );
+        let _guard = watching.then(|| self.shared.tree_lock.read());
+        Ok(Ok(match req {
+            Request::Exists(r) => {
+                let node = self.node(&r.path)?;
+                if r.watch {
+                    self.shared.watches.add(self.conn, WatchKind::Data, &r.path);
+                }
+                let n = tri!(node.ok_or(ErrorCode::NO_NODE));
+                StatResponse {
+                    stat: n.client_stat(),
+                }
+                .to_bytes()
+            }
+            Request::GetData(r) => {
+                let (data, stat) = tri!(self.get_data(r)?);
+                GetDataResponse { data, stat }.to_bytes()
+            }
+            Request::GetChildren(r) => ChildrenResponse {
+                children: tri!(self.get_children(r)?).0.into(),
+            }
+            .to_bytes(),
+            Request::GetChildren2(r) => {
+                let (children, stat) = tri!(self.get_children(r)?);
+                Children2Response {
+                    children: children.into(),
+                    stat,
+                }
+                .to_bytes()
+            }
+            Request::GetAcl(r) => {
+                let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+                tri!(self.acl_check(&n, perms::READ | perms::ADMIN)?);
+                let acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
+                GetAclResponse {
+                    acl: acl.into(),
+                    stat: n.client_stat(),
+                }
+                .to_bytes()
+            }
+            Request::GetAllChildrenNumber(r) => {
+                let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+                tri!(self.acl_check(&n, perms::READ)?);
+                AllChildrenNumberResponse {
+                    total_number: self.count_descendants(&r.path)? as i32,
+                }
+                .to_bytes()
+            }
+            Request::GetEphemerals(r) => {
+                let all =
+                    tree::session_ephemerals(&View::new(&self.shared.engine, None), self.session)?;
+                let prefix = r.path.as_str();
+                ChildrenResponse {
+                    children: all
+                        .into_iter()
+                        .filter(|p| prefix == "/" || p.starts_with(prefix))
+                        .collect::<Vec<_>>()
+                        .into(),
+                }
+                .to_bytes()
+            }
+            Request::Sync(r) => SyncResponse {
+                path: r.path.clone(),
+            }
+            .to_bytes(),
+            Request::WhoAmI => WhoAmIResponse {
+                client_info: self
+                    .who
+                    .ids
+                    .iter()
+                    .map(|i| ClientInfo {
+                        auth_scheme: i.scheme.clone(),
+                        user: i.id.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .into(),
+            }
+            .to_bytes(),
+            Request::MultiRead(ops) => {
+                let mut results = Vec::with_capacity(ops.len());
+                for op in ops {
+                    results.push(match op {
+                        Request::GetData(r) => match self.get_data(r)? {
+                            Ok((data, stat)) => OpResult::GetData { data, stat },
+                            Err(c) => OpResult::Error { err: c.0 },
+                        },
+                        Request::GetChildren(r) => match self.get_children(r)? {
+                            Ok((children, _)) => OpResult::GetChildren { children },
+                            Err(c) => OpResult::Error { err: c.0 },
+                        },
+                        _ => OpResult::Error {
+                            err: ErrorCode::UNIMPLEMENTED.0,
+                        },
+                    });
+                }
+                let mut b = Vec::new();
+                warren_proto::request::encode_multi_response(&results, &mut b);
+                b
+            }
+            Request::CheckWatches(r) | Request::RemoveWatches(r) => {
+                let remove = matches!(req, Request::RemoveWatches(_));
+                tri!(self.check_or_remove_watches(&r.path, r.watcher_type, remove));
+                Vec::new()
+            }
+            _ => return Ok(Err(ErrorCode::UNIMPLEMENTED)),
+        }))
+    }
+
+    fn get_data(
+        &self,
+        r: &PathWatchRequest,
+    ) -> Result<Result<(warren_proto::Data, warren_proto::Stat), ErrorCode>, TreeError> {
+        let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+        tri!(self.acl_check(&n, perms::READ)?);
+        if r.watch {
+            self.shared.watches.add(self.conn, WatchKind::Data, &r.path);
+        }
+        let stat = n.client_stat();
+        Ok(Ok((n.data, stat)))
+    }
+
+    fn get_children(
+        &self,
+        r: &PathWatchRequest,
+    ) -> Result<Result<(Vec<String>, warren_proto::Stat), ErrorCode>, TreeError> {
+        let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+        tri!(self.acl_check(&n, perms::READ)?);
+        let children = self.children(&r.path)?;
+        if r.watch {
+            self.shared
+                .watches
+                .add(self.conn, WatchKind::Child, &r.path);
+        }
+        Ok(Ok((children, n.client_stat())))
+    }
+
+    /// All nodes below `path`: its children's keys start with `n<path>\0`, deeper
+    /// descendants' with `n<path>/`. Two range scans, no tree walk.
+    fn count_descendants(&self, path: &str) -> Result<u64, TreeError> {
+        let base = if path == "/" { "" } else { path };
+        let mut n = 0u64;
+        for sep in [0u8, b'/'] {
+            let mut prefix = vec![b'n'];
+            prefix.extend_from_slice(base.as_bytes());
+            prefix.push(sep);
+            for kv in self.shared.engine.scan_prefix(&prefix, ReadSeq::Latest)? {
+                kv?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn check_or_remove_watches(
+        &self,
+        path: &str,
+        wtype: i32,
+        remove: bool,
+    ) -> Result<(), ErrorCode> {
+        let kinds: &[WatchKind] = match wtype {
+            watcher_type::CHILDREN => &[WatchKind::Child],
+            watcher_type::DATA => &[WatchKind::Data],
+            watcher_type::ANY => &[WatchKind::Child, WatchKind::Data],
+            _ => return Err(ErrorCode::BAD_ARGUMENTS),
+        };
+        let mut found = false;
+        for &k in kinds {
+            let had = if remove {
+                self.shared.watches.remove(self.conn, k, path)
+            } else {
+                self.shared.watches.has(self.conn, k, path)
+            };
+            found |= had;
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(ErrorCode::NO_WATCHER)
+        }
+    }
+
+    /// Re-registers a reconnecting client's watches. A watch whose condition already
+    /// changed since `relative_zxid` (the last zxid the client saw) fires at once.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub fn set_watches(
+        &self,
+        relative_zxid: i64,
+        data: &[String],
+        exist: &[String],
+        child: &[String],
+    ) -> Result<(), TreeError> {
+        let _g = self.shared.tree_lock.read();
+        for p in data {
+            match self.node(p)? {
+                None => self.out.send_frame(event_frame(event::NODE_DELETED, p)),
+                Some(n) if n.stat.mzxid > relative_zxid => self
+                    .out
+                    .send_frame(event_frame(event::NODE_DATA_CHANGED, p)),
+                Some(_) => self.shared.watches.add(self.conn, WatchKind::Data, p),
+            }
+        }
+        for p in exist {
+            match self.node(p)? {
+                Some(_) => self.out.send_frame(event_frame(event::NODE_CREATED, p)),
+                None => self.shared.watches.add(self.conn, WatchKind::Data, p),
+            }
+        }
+        for p in child {
+            match self.node(p)? {
+                None => self.out.send_frame(event_frame(event::NODE_DELETED, p)),
+                Some(n) if n.stat.pzxid > relative_zxid => self
+                    .out
+                    .send_frame(event_frame(event::NODE_CHILDREN_CHANGED, p)),
+                Some(_) => self.shared.watches.add(self.conn, WatchKind::Child, p),
+            }
+        }
+        Ok(())
+    }
+
+    /// The zxid a reply to a read carries: the last applied one.
+    pub fn reply_zxid(&self) -> i64 {
+        self.shared.last_zxid.load(Ordering::SeqCst)
+    }
+}

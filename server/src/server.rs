@@ -1,0 +1,363 @@
+//! Start-up, recovery, the accept loop, session expiry and shutdown.
+//!
+//! Recovery is short whatever the size of the tree: the engine opens from its manifest,
+//! and only the log records above the engine's persisted zxid are replayed, through the
+//! same [`apply_txn`] the pipeline uses.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpListener;
+use warren_engine::{Engine, EngineOptions, ReadSeq};
+use warren_proto::txn::LoggedTxn;
+use warren_wal::{Wal, WalOptions};
+
+use crate::acl::Identities;
+use crate::config::Config;
+use crate::net::serve_connection;
+use crate::pipeline::Pipeline;
+use crate::prep::WriteOp;
+use crate::session::Sessions;
+use crate::tree::{self, apply_txn, meta_key, write_changes, Overlay, View};
+use crate::watch::Watches;
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    Dir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the storage engine in {path}: {source}")]
+    Engine {
+        path: std::path::PathBuf,
+        source: warren_engine::EngineError,
+    },
+    #[error("opening the txn log in {path}: {source}")]
+    Wal {
+        path: std::path::PathBuf,
+        source: warren_wal::WalError,
+    },
+    #[error("recovering the tree: {0}")]
+    Tree(#[from] tree::TreeError),
+    #[error("txn log record {zxid:#x} does not decode: {detail}")]
+    BadTxn { zxid: u64, detail: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the pipeline threads: {0}")]
+    Threads(std::io::Error),
+}
+
+/// Counters for the four-letter words and metrics.
+#[derive(Default)]
+pub struct Stats {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+    pub connections: AtomicI64,
+    pub txns: AtomicU64,
+}
+
+/// State shared by every connection and the pipeline.
+pub struct Shared {
+    pub config: Config,
+    pub engine: Engine,
+    pub wal: Wal,
+    pub sessions: Sessions,
+    pub watches: Watches,
+    /// Changes of logged txns not yet in the engine.
+    pub overlay: Mutex<Overlay>,
+    /// Held for writing while a txn is applied and its watches fire; held for reading by
+    /// reads that leave watches.
+    pub tree_lock: RwLock<()>,
+    /// The last applied zxid: what read replies carry.
+    pub last_zxid: AtomicI64,
+    /// Set when the log or engine failed: writes stop, reads go on.
+    pub broken: AtomicBool,
+    pub stats: Stats,
+    pub started: Instant,
+    pipeline: OnceLock<Pipeline>,
+}
+
+impl Shared {
+    /// The write pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        // Set in `Server::start` before any connection is accepted.
+        self.pipeline
+            .get()
+            .expect("pipeline started before serving")
+    }
+
+    /// Stops accepting writes after a storage failure.
+    pub fn fail(&self, what: &str) {
+        if !self.broken.swap(true, Ordering::SeqCst) {
+            tracing::error!(
+                "storage failure while {what}; refusing writes from now on (reads continue). \
+                 Fix the cause (disk space, permissions) and restart: no acknowledged write is lost"
+            );
+        }
+    }
+
+    /// Number of znodes.
+    pub fn node_count(&self) -> i64 {
+        View::new(&self.engine, None).node_count().unwrap_or(0)
+    }
+}
+
+/// A running server.
+pub struct Server {
+    pub shared: Arc<Shared>,
+    listener: TcpListener,
+}
+
+fn engine_options(cfg: &Config) -> EngineOptions {
+    // A quarter of the budget for memtables (two of them may exist), the rest for the
+    // block cache, which also holds index and filter blocks.
+    let budget = (cfg.memory_budget_mb as usize) << 20;
+    EngineOptions {
+        memtable_bytes: (budget / 8).max(1 << 20),
+        block_cache_bytes: (budget * 3 / 4).max(1 << 20),
+        ..EngineOptions::default()
+    }
+}
+
+const SECRET: &str = "session_secret";
+
+impl Server {
+    /// Opens the data, recovers, and binds the client port.
+    ///
+    /// # Errors
+    /// [`StartError`] naming what could not be opened, read or bound.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        for dir in [config.data_dir.clone(), config.log_dir()] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|source| StartError::Dir { path: dir, source })?;
+        }
+        let edir = config.engine_dir();
+        let engine = Engine::open(&edir, engine_options(&config))
+            .map_err(|source| StartError::Engine { path: edir, source })?;
+        let ldir = config.log_dir();
+        let wal = Wal::open(
+            &ldir,
+            WalOptions {
+                segment_bytes: config.pre_alloc_size_kb.saturating_mul(1024).max(1 << 20),
+                ..WalOptions::default()
+            },
+        )
+        .map_err(|source| StartError::Wal { path: ldir, source })?;
+
+        let secret = init_or_load(&engine)?;
+        let last_zxid = replay(&engine, &wal)?;
+        let shared = Arc::new(Shared {
+            sessions: Sessions::new(secret, 1),
+            config,
+            engine,
+            wal,
+            watches: Watches::default(),
+            overlay: Mutex::new(Overlay::default()),
+            tree_lock: RwLock::new(()),
+            last_zxid: AtomicI64::new(last_zxid),
+            broken: AtomicBool::new(false),
+            stats: Stats::default(),
+            started: Instant::now(),
+            pipeline: OnceLock::new(),
+        });
+        recover_sessions(&shared)?;
+        let pipeline = Pipeline::start(shared.clone(), last_zxid).map_err(StartError::Threads)?;
+        let _ = shared.pipeline.set(pipeline);
+        let addr = shared.config.client_addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        tracing::info!(
+            %addr,
+            last_zxid = format!("{last_zxid:#x}"),
+            nodes = shared.node_count(),
+            sessions = shared.sessions.len(),
+            "warren is serving"
+        );
+        Ok(Server { shared, listener })
+    }
+
+    /// The address the client port is bound to.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts clients until `shutdown` resolves, then stops cleanly: the log is synced
+    /// and the memtable flushed, so the next start replays nothing.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let shared = self.shared.clone();
+        tokio::spawn(expire_sessions(shared.clone()));
+        let max_per_ip = shared.config.max_client_cnxns;
+        let per_ip: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, u32>>> = Arc::default();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                acc = self.listener.accept() => {
+                    let (stream, peer) = match acc {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    {
+                        let mut g = per_ip.lock();
+                        let n = g.entry(peer.ip()).or_insert(0);
+                        if max_per_ip != 0 && *n >= max_per_ip {
+                            tracing::warn!(%peer, "too many connections from this address (maxClientCnxns={max_per_ip})");
+                            continue;
+                        }
+                        *n += 1;
+                    }
+                    let s = shared.clone();
+                    let counts = per_ip.clone();
+                    tokio::spawn(async move {
+                        serve_connection(s, stream, peer).await;
+                        let mut g = counts.lock();
+                        if let Some(n) = g.get_mut(&peer.ip()) {
+                            *n = n.saturating_sub(1);
+                        }
+                    });
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        if let Err(e) = shared.wal.sync() {
+            tracing::error!("syncing the txn log at shutdown: {e}");
+        }
+        // Flush only what the applier has applied: wait until the pipeline is idle.
+        for _ in 0..100 {
+            if shared.overlay.lock().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if let Err(e) = shared.engine.flush() {
+            tracing::error!("flushing the engine at shutdown: {e}");
+        }
+    }
+}
+
+/// Loads the session secret, or lays down the initial tree on a new data dir.
+fn init_or_load(engine: &Engine) -> Result<[u8; 16], StartError> {
+    if let Some(b) = engine
+        .get(&meta_key(SECRET), ReadSeq::Latest)
+        .map_err(tree::TreeError::from)?
+    {
+        if let Ok(a) = <[u8; 16]>::try_from(b.as_slice()) {
+            return Ok(a);
+        }
+    }
+    let mut secret = [0u8; 16];
+    let seed = xxhash_rust::xxh3::xxh3_128(
+        format!(
+            "{:?}{}{:?}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            Instant::now()
+        )
+        .as_bytes(),
+    );
+    secret.copy_from_slice(&seed.to_be_bytes());
+    let mut changes = tree::initial_nodes();
+    changes.push((meta_key(SECRET), Some(secret.to_vec())));
+    write_changes(engine, 0, &changes)?;
+    // The initial tree is not in the log: make it durable now.
+    engine.flush().map_err(tree::TreeError::from)?;
+    Ok(secret)
+}
+
+/// Replays log records above the engine's persisted zxid; returns the last zxid.
+fn replay(engine: &Engine, wal: &Wal) -> Result<i64, StartError> {
+    let from = engine.persisted_seq() + 1;
+    let started = Instant::now();
+    let mut count = 0u64;
+    let iter = wal.read_from(from).map_err(|source| StartError::Wal {
+        path: Default::default(),
+        source,
+    })?;
+    for rec in iter {
+        let rec = rec.map_err(|source| StartError::Wal {
+            path: Default::default(),
+            source,
+        })?;
+        if rec.seq <= engine.last_seq() {
+            continue;
+        }
+        let t = LoggedTxn::decode(&rec.payload).map_err(|e| StartError::BadTxn {
+            zxid: rec.seq,
+            detail: e.to_string(),
+        })?;
+        let mut view = View::new(engine, None);
+        let mut changes = Vec::new();
+        apply_txn(&mut view, &t.header, &t.txn, &mut changes)?;
+        let kv = view.take_changes();
+        if !kv.is_empty() {
+            write_changes(engine, t.header.zxid, &kv)?;
+        }
+        count += 1;
+    }
+    let last = engine.last_seq().max(wal.last_seq()) as i64;
+    tracing::info!(
+        replayed = count,
+        ms = started.elapsed().as_millis() as u64,
+        "recovered from the txn log"
+    );
+    Ok(last)
+}
+
+/// Rebuilds the session table from the engine's session key space.
+fn recover_sessions(shared: &Shared) -> Result<(), StartError> {
+    for kv in shared
+        .engine
+        .scan_prefix(b"s", ReadSeq::Latest)
+        .map_err(tree::TreeError::from)?
+    {
+        let (k, v) = kv.map_err(tree::TreeError::from)?;
+        if k.len() != 9 || v.len() < 4 {
+            continue;
+        }
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&k[1..9]);
+        let mut t = [0u8; 4];
+        t.copy_from_slice(&v[..4]);
+        shared
+            .sessions
+            .add(i64::from_be_bytes(id), i32::from_le_bytes(t).max(0) as u32);
+    }
+    Ok(())
+}
+
+/// Expires sessions whose clients went quiet, by logging closeSession for them.
+async fn expire_sessions(shared: Arc<Shared>) {
+    let tick = Duration::from_millis(u64::from(shared.config.tick_time / 2).clamp(50, 1000));
+    let system = Arc::new(Identities {
+        ids: Vec::new(),
+        is_super: true,
+    });
+    loop {
+        tokio::time::sleep(tick).await;
+        for (id, conn) in shared.sessions.take_expired() {
+            tracing::info!("session {id:#x} expired");
+            if let Some((_, out)) = conn {
+                out.close();
+            }
+            let s = shared.clone();
+            let who = system.clone();
+            tokio::spawn(async move {
+                if let Err(e) = s.pipeline().submit(id, 0, WriteOp::CloseSession, who).await {
+                    tracing::warn!("closing expired session {id:#x}: {e}");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Sessions: ids, passwords, timeouts and expiry.
+//!
+//! A session outlives its connections: a client that reconnects with its id and password
+//! within the timeout resumes it on the new connection. Creating and closing a session
+//! are txns (they go through the log like any write); this module only keeps the live
+//! deadlines in memory, and rebuilds them from the engine's session key space at start-up,
+//! giving every recovered session a fresh timeout as ZooKeeper does.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::net::{ConnId, Outbound};
+
+/// One live session.
+#[derive(Debug)]
+pub struct Session {
+    pub timeout_ms: u32,
+    deadline: Instant,
+    /// The connection that currently carries the session.
+    pub conn: Option<(ConnId, Outbound)>,
+    /// A closeSession txn is on its way; the session accepts no more requests.
+    pub closing: bool,
+}
+
+/// Every live session.
+pub struct Sessions {
+    inner: Mutex<HashMap<i64, Session>>,
+    secret: [u8; 16],
+    next_id: AtomicI64,
+}
+
+impl Sessions {
+    /// A tracker whose passwords derive from `secret` (kept in the engine, so passwords
+    /// survive restarts) and whose ids follow ZooKeeper's scheme for server id `sid`:
+    /// the current time in ms shifted into the middle bits, the server id in the top byte.
+    pub fn new(secret: [u8; 16], sid: i64) -> Sessions {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let first = (((now_ms << 24) as u64) >> 8) as i64 | (sid << 56);
+        Sessions {
+            inner: Mutex::new(HashMap::new()),
+            secret,
+            next_id: AtomicI64::new(first),
+        }
+    }
+
+    /// A fresh session id.
+    pub fn next_id(&self) -> i64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The 16-byte password of a session.
+    pub fn password(&self, id: i64) -> Vec<u8> {
+        let mut input = self.secret.to_vec();
+        input.extend_from_slice(&id.to_be_bytes());
+        xxhash_rust::xxh3::xxh3_128(&input).to_be_bytes().to_vec()
+    }
+
+    /// Starts tracking a session (created now, or recovered at start-up).
+    pub fn add(&self, id: i64, timeout_ms: u32) {
+        let mut g = self.inner.lock();
+        g.insert(
+            id,
+            Session {
+                timeout_ms,
+                deadline: Instant::now() + Duration::from_millis(u64::from(timeout_ms)),
+                conn: None,
+                closing: false,
+            },
+        );
+        // Never hand out an id that a recovered session holds.
+        let _ = self
+            .next_id
+            .fetch_max(id.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Stops tracking a session whose close has been applied.
+    pub fn remove(&self, id: i64) -> Option<Session> {
+        self.inner.lock().remove(&id)
+    }
+
+    /// Whether the session exists and is not closing.
+    pub fn is_live(&self, id: i64) -> bool {
+        self.inner.lock().get(&id).is_some_and(|s| !s.closing)
+    }
+
+    /// Marks a session closing; false if it was gone or closing already.
+    pub fn mark_closing(&self, id: i64) -> bool {
+        match self.inner.lock().get_mut(&id) {
+            Some(s) if !s.closing => {
+                s.closing = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Moves a session onto a connection and renews its deadline. Returns the timeout,
+    /// and the connection it was on before (which the caller closes), or `None` when the
+    /// session does not exist.
+    pub fn attach(
+        &self,
+        id: i64,
+        conn: ConnId,
+        out: Outbound,
+    ) -> Option<(u32, Option<(ConnId, Outbound)>)> {
+        let mut g = self.inner.lock();
+        let s = g.get_mut(&id).filter(|s| !s.closing)?;
+        s.deadline = Instant::now() + Duration::from_millis(u64::from(s.timeout_ms));
+        let old = s.conn.replace((conn, out));
+        Some((s.timeout_ms, old.filter(|(c, _)| *c != conn)))
+    }
+
+    /// Detaches a connection from its session (the connection closed).
+    pub fn detach(&self, id: i64, conn: ConnId) {
+        if let Some(s) = self.inner.lock().get_mut(&id) {
+            if s.conn.as_ref().is_some_and(|(c, _)| *c == conn) {
+                s.conn = None;
+            }
+        }
+    }
+
+    /// Renews a session's deadline: the client sent something.
+    pub fn touch(&self, id: i64) {
+        if let Some(s) = self.inner.lock().get_mut(&id) {
+            s.deadline = Instant::now() + Duration::from_millis(u64::from(s.timeout_ms));
+        }
+    }
+
+    /// Sessions past their deadline, now marked closing, with their connections.
+    pub fn take_expired(&self) -> Vec<(i64, Option<(ConnId, Outbound)>)> {
+        let now = Instant::now();
+        let mut g = self.inner.lock();
+        g.iter_mut()
+            .filter(|(_, s)| !s.closing && s.deadline <= now)
+            .map(|(id, s)| {
+                s.closing = true;
+                (*id, s.conn.take())
+            })
+            .collect()
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        self.inner.lock().len()
+    }
+
+    /// Whether there are no sessions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `(id, timeout)` of every session, for `dump` and `cons`.
+    pub fn list(&self) -> Vec<(i64, u32)> {
+        let mut v: Vec<(i64, u32)> = self
+            .inner
+            .lock()
+            .iter()
+            .map(|(id, s)| (*id, s.timeout_ms))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_the_server_id_and_passwords_are_stable() {
+        let s = Sessions::new([7; 16], 1);
+        let a = s.next_id();
+        assert_eq!(a >> 56, 1);
+        assert_eq!(s.next_id(), a + 1);
+        assert_eq!(s.password(a), s.password(a));
+        assert_ne!(s.password(a), s.password(a + 1));
+        assert_eq!(s.password(a).len(), 16);
+        s.add(a + 100, 4000);
+        assert!(s.next_id() > a + 100);
+    }
+
+    #[test]
+    fn expiry_marks_sessions_closing() {
+        let s = Sessions::new([0; 16], 1);
+        s.add(5, 0);
+        std::thread::sleep(Duration::from_millis(2));
+        let exp = s.take_expired();
+        assert_eq!(exp.len(), 1);
+        assert!(!s.is_live(5));
+        assert!(s.take_expired().is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! One-shot watches, held in memory per connection, as ZooKeeper holds them.
+//!
+//! `getData` and `exists` leave data watches (exists on a missing node waits for its
+//! creation), `getChildren` leaves child watches. A change fires and removes the matching
+//! watches: a create fires data watches on the node and child watches on its parent, a
+//! delete fires both kinds on the node (one event per connection) and child watches on
+//! the parent, a setData fires data watches.
+//!
+//! Events are queued on the connection's outbound channel at the moment the change is
+//! applied, before the change is visible to readers, so a client always receives the
+//! event before any reply that reflects the change.
+
+use std::collections::{HashMap, HashSet};
+
+use parking_lot::Mutex;
+use warren_proto::consts::{event, state, xid};
+use warren_proto::{Jute, ReplyHeader, WatcherEvent};
+
+use crate::net::{ConnId, Outbound};
+use crate::tree::Change;
+
+#[derive(Default)]
+struct Inner {
+    data: HashMap<String, HashSet<ConnId>>,
+    child: HashMap<String, HashSet<ConnId>>,
+    outbound: HashMap<ConnId, Outbound>,
+}
+
+/// All watches of all connections.
+#[derive(Default)]
+pub struct Watches {
+    inner: Mutex<Inner>,
+}
+
+/// Which table a watch lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchKind {
+    /// getData and exists.
+    Data,
+    /// getChildren.
+    Child,
+}
+
+impl Watches {
+    /// Makes a connection able to receive events.
+    pub fn register_connection(&self, conn: ConnId, out: Outbound) {
+        self.inner.lock().outbound.insert(conn, out);
+    }
+
+    /// Drops every watch of a closed connection.
+    pub fn remove_connection(&self, conn: ConnId) {
+        let mut g = self.inner.lock();
+        let g = &mut *g;
+        g.outbound.remove(&conn);
+        for table in [&mut g.data, &mut g.child] {
+            table.retain(|_, set| {
+                set.remove(&conn);
+                !set.is_empty()
+            });
+        }
+    }
+
+    /// Leaves a watch.
+    pub fn add(&self, conn: ConnId, kind: WatchKind, path: &str) {
+        let mut g = self.inner.lock();
+        let table = match kind {
+            WatchKind::Data => &mut g.data,
+            WatchKind::Child => &mut g.child,
+        };
+        table.entry(path.to_owned()).or_default().insert(conn);
+    }
+
+    /// Whether a connection has a watch of this kind on `path`.
+    pub fn has(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
+        let g = self.inner.lock();
+        let table = match kind {
+            WatchKind::Data => &g.data,
+            WatchKind::Child => &g.child,
+        };
+        table.get(path).is_some_and(|s| s.contains(&conn))
+    }
+
+    /// Removes a connection's watch; true if there was one.
+    pub fn remove(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
+        let mut g = self.inner.lock();
+        let table = match kind {
+            WatchKind::Data => &mut g.data,
+            WatchKind::Child => &mut g.child,
+        };
+        let Some(set) = table.get_mut(path) else {
+            return false;
+        };
+        let had = set.remove(&conn);
+        if set.is_empty() {
+            table.remove(path);
+        }
+        had
+    }
+
+    /// Fires the watches that the changes of one txn match.
+    pub fn fire(&self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut g = self.inner.lock();
+        for c in changes {
+            let mut targets: HashSet<ConnId> = HashSet::new();
+            match c.event_type {
+                event::NODE_CREATED | event::NODE_DATA_CHANGED => {
+                    targets.extend(g.data.remove(&c.path).unwrap_or_default());
+                }
+                event::NODE_DELETED => {
+                    targets.extend(g.data.remove(&c.path).unwrap_or_default());
+                    targets.extend(g.child.remove(&c.path).unwrap_or_default());
+                }
+                event::NODE_CHILDREN_CHANGED => {
+                    targets.extend(g.child.remove(&c.path).unwrap_or_default());
+                }
+                _ => {}
+            }
+            if targets.is_empty() {
+                continue;
+            }
+            let frame = event_frame(c.event_type, &c.path);
+            for t in targets {
+                if let Some(out) = g.outbound.get(&t) {
+                    out.send_frame(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Counts for `wchs` and `mntr`: connections watching, distinct paths, watches.
+    pub fn summary(&self) -> (usize, usize, usize) {
+        let g = self.inner.lock();
+        let mut conns: HashSet<ConnId> = HashSet::new();
+        let mut watches = 0;
+        let mut paths: HashSet<&String> = HashSet::new();
+        for table in [&g.data, &g.child] {
+            for (p, set) in table {
+                paths.insert(p);
+                watches += set.len();
+                conns.extend(set.iter().copied());
+            }
+        }
+        (conns.len(), paths.len(), watches)
+    }
+}
+
+/// The notification frame body: xid −1, zxid −1 (as ZooKeeper 3.8 sends), then the event.
+pub fn event_frame(event_type: i32, path: &str) -> Vec<u8> {
+    let mut b = Vec::with_capacity(32 + path.len());
+    ReplyHeader {
+        xid: xid::NOTIFICATION,
+        zxid: -1,
+        err: 0,
+    }
+    .write(&mut b);
+    WatcherEvent {
+        event_type,
+        state: state::SYNC_CONNECTED,
+        path: path.to_owned(),
+    }
+    .write(&mut b);
+    b
+}
