@@ -4,7 +4,7 @@
 //! path filters. A directory means all its `log.*` files in zxid order.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use warren_proto::consts::op;
@@ -141,7 +141,7 @@ fn dump_file(
 }
 
 fn print_entry(
-    path: &PathBuf,
+    path: &Path,
     e: &RawEntry<'_>,
     opts: &DumpOptions,
     out: &mut dyn Write,

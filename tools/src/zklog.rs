@@ -326,7 +326,7 @@ mod tests {
         );
         assert!(matches!(
             items[2],
-            Scan::End(LogEnd::Padding { offset: 45 })
+            Scan::End(LogEnd::Padding { offset: 47 })
         ));
         let log = ZkLog::from_bytes(Path::new("x"), log_with(&[b"abc"], 0)).unwrap();
         assert!(matches!(
