@@ -1,7 +1,8 @@
 //! `txnlog dump`: prints ZooKeeper txn logs line by line as ZooKeeper 3.8's TxnLogToolkit
 //! does (header line, one line per txn, `EOF reached after N txns.`, and a txn whose
-//! checksum is wrong printed twice, first behind `CRC ERROR - `), or as one JSON object per txn; with zxid, session and
-//! path filters. A directory means all its `log.*` files in zxid order.
+//! checksum is wrong printed twice, first behind `CRC ERROR - `), or as one JSON object
+//! per txn; with zxid, session and path filters. A directory means all its `log.*` files
+//! in zxid order.
 
 use std::io::Write;
 use std::path::Path;
