@@ -121,11 +121,22 @@ pub fn run_with(
             };
             recover::recover(&file, &opts, out, input).map(|_| ())
         }
-        ToolCommand::Snapshot(SnapshotCommand::Dump { file, data, json }) => snapshot_dump::dump(
-            &file,
-            snapshot_dump::SnapshotDumpOptions { data, json },
-            out,
-            warn,
-        ),
+        ToolCommand::Snapshot(SnapshotCommand::Dump { file, data, json }) => {
+            require(
+                &file,
+                &[
+                    FileKind::ZkSnapshot,
+                    FileKind::Gzip,
+                    FileKind::SnappyJava,
+                    FileKind::SnappyFramed,
+                ],
+            )?;
+            snapshot_dump::dump(
+                &file,
+                snapshot_dump::SnapshotDumpOptions { data, json },
+                out,
+                warn,
+            )
+        }
     }
 }

@@ -148,3 +148,28 @@ fn a_snapshot_is_refused_by_txnlog_dump() {
         "{e}"
     );
 }
+
+#[test]
+fn warren_files_are_recognised_by_magic_but_not_read_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("00000001.wal");
+    std::fs::write(&seg, b"WARRNWAL\0\0\0\x01").unwrap();
+    for args in [
+        ["txnlog", "dump"],
+        ["txnlog", "verify"],
+        ["snapshot", "dump"],
+    ] {
+        let (_, _, r) = run(&[args[0], args[1], seg.to_str().unwrap()], "");
+        let e = r.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                warren_tools::ToolError::Unsupported {
+                    kind: "Warren WAL segment",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
