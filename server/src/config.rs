@@ -51,6 +51,10 @@ pub struct Config {
     /// The engine's memory budget for memtables and block cache, in MiB (Warren's own key
     /// `warren.memoryBudgetMB`).
     pub memory_budget_mb: u64,
+    /// How often the container and TTL reaper runs (`znode.container.checkIntervalMs`).
+    pub container_check_interval_ms: u64,
+    /// At most this many reaper deletes per minute (`znode.container.maxPerMinute`).
+    pub container_max_per_minute: u32,
     /// Accepted keys that belong to features not built yet, kept for `conf`.
     pub extra: BTreeMap<String, String>,
 }
@@ -75,6 +79,8 @@ impl Default for Config {
             jute_max_buffer: 0xfffff,
             super_digest: None,
             memory_budget_mb: 256,
+            container_check_interval_ms: 60_000,
+            container_max_per_minute: 10_000,
             extra: BTreeMap::new(),
         }
     }
@@ -191,6 +197,8 @@ impl Config {
                 }
                 self.super_digest = Some(v.to_owned())
             }
+            "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(key, v, 1)?,
+            "znode.container.maxPerMinute" => self.container_max_per_minute = num(key, v, 1)?,
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             k if k.starts_with("server.")
                 || k.starts_with("group.")

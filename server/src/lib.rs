@@ -12,7 +12,6 @@ pub mod read;
 pub mod reply;
 pub mod server;
 pub mod session;
-pub mod tree;
 pub mod watch;
 
 pub use config::Config;

@@ -79,7 +79,7 @@ enum Pending {
     /// setWatches after a reconnect.
     SetWatches {
         relative_zxid: i64,
-        lists: [Vec<String>; 3],
+        lists: [Vec<String>; 5],
     },
 }
 
@@ -369,11 +369,23 @@ async fn run_session(
             }
             Request::SetWatches(w) => Pending::SetWatches {
                 relative_zxid: w.relative_zxid,
-                lists: [w.data_watches.0, w.exist_watches.0, w.child_watches.0],
+                lists: [
+                    w.data_watches.0,
+                    w.exist_watches.0,
+                    w.child_watches.0,
+                    Vec::new(),
+                    Vec::new(),
+                ],
             },
             Request::SetWatches2(w) => Pending::SetWatches {
                 relative_zxid: w.relative_zxid,
-                lists: [w.data_watches.0, w.exist_watches.0, w.child_watches.0],
+                lists: [
+                    w.data_watches.0,
+                    w.exist_watches.0,
+                    w.child_watches.0,
+                    w.persistent_watches.0,
+                    w.persistent_recursive_watches.0,
+                ],
             },
             Request::CloseSession => {
                 shared.sessions.mark_closing(session);
@@ -520,9 +532,9 @@ async fn respond(
                     who: &w,
                     out: &out,
                 };
-                let [data, exist, child] = &lists;
+                let [data, exist, child, persistent, recursive] = &lists;
                 if let Err(e) = tokio::task::block_in_place(|| {
-                    reader.set_watches(relative_zxid, data, exist, child)
+                    reader.set_watches(relative_zxid, data, exist, child, persistent, recursive)
                 }) {
                     tracing::error!("setWatches failed: {e}");
                 }

@@ -30,7 +30,7 @@ use warren_wal::AppendTicket;
 use crate::acl::Identities;
 use crate::prep::{decide, PrepContext, WriteOp};
 use crate::server::Shared;
-use crate::tree::{write_changes, Change, Outcome, View};
+use warren_tree::{write_changes, Change, Outcome, View};
 
 /// The answer to a write: the txn's zxid and outcome, or why there is none.
 pub type WriteResult = Result<(i64, Outcome), ErrorCode>;

@@ -15,7 +15,7 @@ use warren_proto::txn::{
 use warren_proto::{consts::CreateMode, ErrorCode, Request};
 
 use crate::acl::{self, Identities};
-use crate::tree::{self, apply_txn, Change, Outcome, OwnerKind, TreeError, View};
+use warren_tree::{self as tree, apply_txn, Change, Outcome, OwnerKind, TreeError, View};
 
 /// What the pipeline needs to know about the server to decide txns.
 pub struct PrepContext<'a> {
@@ -33,6 +33,9 @@ pub enum WriteOp {
     CreateSession { timeout_ms: u32 },
     /// closeSession, from the client or from expiry.
     CloseSession,
+    /// A request the server makes itself (the container and TTL reaper's
+    /// deleteContainer): no session needs to be live for it.
+    System(Request),
 }
 
 /// A decided txn, its effect on the view, and what it changed for watches.
@@ -61,7 +64,7 @@ pub fn decide(
         WriteOp::Client(Request::Multi(ops)) => {
             return decide_multi(view, hdr, ctx, ops);
         }
-        WriteOp::Client(req) => match prep(view, ctx, req)? {
+        WriteOp::Client(req) | WriteOp::System(req) => match prep(view, ctx, req)? {
             Ok(t) => t,
             Err(code) => Txn::Error(ErrorTxn { err: code.0 }),
         },
@@ -202,11 +205,15 @@ fn prep(view: &View<'_>, ctx: &PrepContext<'_>, req: &Request) -> Result<Prepped
             Txn::Delete(DeleteTxn { path: p })
         }
         Request::DeleteContainer(req) => {
-            let node = tri!(node_or_nonode(view, &req.path)?);
-            if tree::owner_kind(node.stat.ephemeral_owner) != OwnerKind::Container
-                || node.num_children > 0
-            {
+            if req.path.rfind('/').is_none() || is_special(&req.path) {
                 return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+            }
+            let node = tri!(node_or_nonode(view, &req.path)?);
+            if node.num_children > 0 {
+                return Ok(Err(ErrorCode::NOT_EMPTY));
+            }
+            if tree::owner_kind(node.stat.ephemeral_owner) == OwnerKind::Ephemeral {
+                return Ok(Err(ErrorCode::BAD_VERSION));
             }
             Txn::DeleteContainer(DeleteTxn {
                 path: req.path.clone(),

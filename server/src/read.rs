@@ -7,19 +7,19 @@
 use std::sync::atomic::Ordering;
 
 use warren_engine::ReadSeq;
-use warren_proto::consts::{event, perms, watcher_type};
+use warren_proto::consts::{add_watch_mode, event, perms, watcher_type};
 use warren_proto::request::OpResult;
 use warren_proto::{
     AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo, ErrorCode,
-    GetAclResponse, GetDataResponse, Jute, PathWatchRequest, Request, StatResponse, SyncResponse,
-    WhoAmIResponse,
+    ErrorResponse, GetAclResponse, GetDataResponse, Jute, PathWatchRequest, Request, StatResponse,
+    SyncResponse, WhoAmIResponse,
 };
 
 use crate::acl::Identities;
 use crate::net::{ConnId, Outbound};
 use crate::server::Shared;
-use crate::tree::{self, Node, TreeError, View};
 use crate::watch::{event_frame, WatchKind};
+use warren_tree::{self as tree, Node, TreeError, View};
 
 /// The connection a read comes from.
 pub struct Reader<'a> {
@@ -176,6 +176,17 @@ impl Reader<'_> {
                 warren_proto::request::encode_multi_response(&results, &mut b);
                 b
             }
+            Request::AddWatch(r) => {
+                let kind = match r.mode {
+                    add_watch_mode::PERSISTENT => WatchKind::Persistent,
+                    add_watch_mode::PERSISTENT_RECURSIVE => WatchKind::PersistentRecursive,
+                    _ => return Ok(Err(ErrorCode::BAD_ARGUMENTS)),
+                };
+                let _g = self.shared.tree_lock.read();
+                self.shared.watches.add(self.conn, kind, &r.path);
+                // ZooKeeper answers addWatch with an ErrorResponse of 0.
+                ErrorResponse { err: 0 }.to_bytes()
+            }
             Request::CheckWatches(r) | Request::RemoveWatches(r) => {
                 let remove = matches!(req, Request::RemoveWatches(_));
                 tri!(self.check_or_remove_watches(&r.path, r.watcher_type, remove));
@@ -239,7 +250,9 @@ impl Reader<'_> {
         let kinds: &[WatchKind] = match wtype {
             watcher_type::CHILDREN => &[WatchKind::Child],
             watcher_type::DATA => &[WatchKind::Data],
-            watcher_type::ANY => &[WatchKind::Child, WatchKind::Data],
+            watcher_type::ANY => &WatchKind::ALL,
+            watcher_type::PERSISTENT => &[WatchKind::Persistent],
+            watcher_type::PERSISTENT_RECURSIVE => &[WatchKind::PersistentRecursive],
             _ => return Err(ErrorCode::BAD_ARGUMENTS),
         };
         let mut found = false;
@@ -269,8 +282,18 @@ impl Reader<'_> {
         data: &[String],
         exist: &[String],
         child: &[String],
+        persistent: &[String],
+        recursive: &[String],
     ) -> Result<(), TreeError> {
         let _g = self.shared.tree_lock.read();
+        for p in persistent {
+            self.shared.watches.add(self.conn, WatchKind::Persistent, p);
+        }
+        for p in recursive {
+            self.shared
+                .watches
+                .add(self.conn, WatchKind::PersistentRecursive, p);
+        }
         for p in data {
             match self.node(p)? {
                 None => self.out.send_frame(event_frame(event::NODE_DELETED, p)),

@@ -4,7 +4,7 @@ use warren_proto::consts::op;
 use warren_proto::request::{encode_multi_response, OpResult};
 use warren_proto::{Create2Response, CreateResponse, ErrorCode, Jute, StatResponse};
 
-use crate::tree::Outcome;
+use warren_tree::Outcome;
 
 /// The error code and body of the reply to a write request with opcode `request_op`.
 pub fn encode_outcome(request_op: i32, outcome: &Outcome) -> (ErrorCode, Vec<u8>) {

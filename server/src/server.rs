@@ -20,8 +20,8 @@ use crate::net::serve_connection;
 use crate::pipeline::Pipeline;
 use crate::prep::WriteOp;
 use crate::session::Sessions;
-use crate::tree::{self, apply_txn, meta_key, write_changes, Overlay, View};
 use crate::watch::Watches;
+use warren_tree::{self as tree, apply_txn, meta_key, write_changes, Overlay, View};
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +194,7 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let shared = self.shared.clone();
         tokio::spawn(expire_sessions(shared.clone()));
+        tokio::spawn(reap_containers_and_ttls(shared.clone()));
         let max_per_ip = shared.config.max_client_cnxns;
         let per_ip: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, u32>>> = Arc::default();
         tokio::pin!(shutdown);
@@ -360,4 +361,68 @@ async fn expire_sessions(shared: Arc<Shared>) {
             });
         }
     }
+}
+
+/// The container and TTL reaper. An empty container that once had children, and a TTL
+/// node without children whose last change is older than its TTL, are deleted through
+/// the pipeline as deleteContainer txns, so the deletion is logged like any write.
+async fn reap_containers_and_ttls(shared: Arc<Shared>) {
+    let interval = Duration::from_millis(shared.config.container_check_interval_ms);
+    let system = Arc::new(Identities {
+        ids: Vec::new(),
+        is_super: true,
+    });
+    loop {
+        tokio::time::sleep(interval).await;
+        let candidates = match tokio::task::block_in_place(|| reap_candidates(&shared)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("container reaper: {e}");
+                continue;
+            }
+        };
+        let max = shared.config.container_max_per_minute.max(1) as usize;
+        let pause = Duration::from_millis(60_000 / max as u64);
+        for path in candidates {
+            let req = warren_proto::Request::DeleteContainer(warren_proto::PathRequest {
+                path: path.clone(),
+            });
+            match shared
+                .pipeline()
+                .submit(0, 0, WriteOp::System(req), system.clone())
+                .await
+            {
+                Ok(_) => tracing::debug!(path, "reaped"),
+                Err(e) => tracing::warn!(path, "container reaper: {e}"),
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+fn reap_candidates(shared: &Shared) -> Result<Vec<String>, tree::TreeError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let view = View::new(&shared.engine, None);
+    let mut out = Vec::new();
+    for kv in shared.engine.scan_prefix(b"c", ReadSeq::Latest)? {
+        let (k, _) = kv?;
+        let Ok(path) = String::from_utf8(k[1..].to_vec()) else {
+            continue;
+        };
+        let Some(n) = view.node(&path)? else { continue };
+        if n.num_children > 0 {
+            continue;
+        }
+        let due = match tree::owner_kind(n.stat.ephemeral_owner) {
+            tree::OwnerKind::Container => n.stat.cversion > 0,
+            tree::OwnerKind::Ttl(ttl) => now - n.stat.mtime > ttl,
+            _ => false,
+        };
+        if due {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }

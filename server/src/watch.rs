@@ -6,6 +6,12 @@
 //! delete fires both kinds on the node (one event per connection) and child watches on
 //! the parent, a setData fires data watches.
 //!
+//! Persistent watches (`addWatch`, ZooKeeper 3.6+) stay until removed. A persistent
+//! watch on a path sees the same events as a data watch plus a child watch there; a
+//! persistent-recursive one sees created, deleted and data-changed events on the path and
+//! every node below it, but no children-changed events. A connection gets one event per
+//! change however many of its watches match.
+//!
 //! Events are queued on the connection's outbound channel at the moment the change is
 //! applied, before the change is visible to readers, so a client always receives the
 //! event before any reply that reflects the change.
@@ -17,13 +23,30 @@ use warren_proto::consts::{event, state, xid};
 use warren_proto::{Jute, ReplyHeader, WatcherEvent};
 
 use crate::net::{ConnId, Outbound};
-use crate::tree::Change;
+use warren_tree::Change;
 
 #[derive(Default)]
 struct Inner {
     data: HashMap<String, HashSet<ConnId>>,
     child: HashMap<String, HashSet<ConnId>>,
+    persistent: HashMap<String, HashSet<ConnId>>,
+    recursive: HashMap<String, HashSet<ConnId>>,
     outbound: HashMap<ConnId, Outbound>,
+}
+
+impl Inner {
+    fn table(&mut self, kind: WatchKind) -> &mut HashMap<String, HashSet<ConnId>> {
+        match kind {
+            WatchKind::Data => &mut self.data,
+            WatchKind::Child => &mut self.child,
+            WatchKind::Persistent => &mut self.persistent,
+            WatchKind::PersistentRecursive => &mut self.recursive,
+        }
+    }
+
+    fn tables(&self) -> [&HashMap<String, HashSet<ConnId>>; 4] {
+        [&self.data, &self.child, &self.persistent, &self.recursive]
+    }
 }
 
 /// All watches of all connections.
@@ -39,6 +62,20 @@ pub enum WatchKind {
     Data,
     /// getChildren.
     Child,
+    /// addWatch in persistent mode.
+    Persistent,
+    /// addWatch in persistent-recursive mode.
+    PersistentRecursive,
+}
+
+impl WatchKind {
+    /// Every kind, for removal of all of a connection's watches.
+    pub const ALL: [WatchKind; 4] = [
+        WatchKind::Data,
+        WatchKind::Child,
+        WatchKind::Persistent,
+        WatchKind::PersistentRecursive,
+    ];
 }
 
 impl Watches {
@@ -52,7 +89,12 @@ impl Watches {
         let mut g = self.inner.lock();
         let g = &mut *g;
         g.outbound.remove(&conn);
-        for table in [&mut g.data, &mut g.child] {
+        for table in [
+            &mut g.data,
+            &mut g.child,
+            &mut g.persistent,
+            &mut g.recursive,
+        ] {
             table.retain(|_, set| {
                 set.remove(&conn);
                 !set.is_empty()
@@ -62,31 +104,27 @@ impl Watches {
 
     /// Leaves a watch.
     pub fn add(&self, conn: ConnId, kind: WatchKind, path: &str) {
-        let mut g = self.inner.lock();
-        let table = match kind {
-            WatchKind::Data => &mut g.data,
-            WatchKind::Child => &mut g.child,
-        };
-        table.entry(path.to_owned()).or_default().insert(conn);
+        self.inner
+            .lock()
+            .table(kind)
+            .entry(path.to_owned())
+            .or_default()
+            .insert(conn);
     }
 
     /// Whether a connection has a watch of this kind on `path`.
     pub fn has(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
-        let g = self.inner.lock();
-        let table = match kind {
-            WatchKind::Data => &g.data,
-            WatchKind::Child => &g.child,
-        };
-        table.get(path).is_some_and(|s| s.contains(&conn))
+        self.inner
+            .lock()
+            .table(kind)
+            .get(path)
+            .is_some_and(|s| s.contains(&conn))
     }
 
     /// Removes a connection's watch; true if there was one.
     pub fn remove(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
         let mut g = self.inner.lock();
-        let table = match kind {
-            WatchKind::Data => &mut g.data,
-            WatchKind::Child => &mut g.child,
-        };
+        let table = g.table(kind);
         let Some(set) = table.get_mut(path) else {
             return false;
         };
@@ -105,18 +143,29 @@ impl Watches {
         let mut g = self.inner.lock();
         for c in changes {
             let mut targets: HashSet<ConnId> = HashSet::new();
-            match c.event_type {
-                event::NODE_CREATED | event::NODE_DATA_CHANGED => {
-                    targets.extend(g.data.remove(&c.path).unwrap_or_default());
+            let (one_shot, recursive): (&[WatchKind], bool) = match c.event_type {
+                event::NODE_CREATED | event::NODE_DATA_CHANGED => (&[WatchKind::Data], true),
+                event::NODE_DELETED => (&[WatchKind::Data, WatchKind::Child], true),
+                event::NODE_CHILDREN_CHANGED => (&[WatchKind::Child], false),
+                _ => continue,
+            };
+            for &k in one_shot {
+                targets.extend(g.table(k).remove(&c.path).unwrap_or_default());
+            }
+            if let Some(set) = g.persistent.get(&c.path) {
+                targets.extend(set.iter().copied());
+            }
+            if recursive && !g.recursive.is_empty() {
+                let mut p = c.path.as_str();
+                loop {
+                    if let Some(set) = g.recursive.get(p) {
+                        targets.extend(set.iter().copied());
+                    }
+                    if p == "/" {
+                        break;
+                    }
+                    p = warren_proto::path::parent(p);
                 }
-                event::NODE_DELETED => {
-                    targets.extend(g.data.remove(&c.path).unwrap_or_default());
-                    targets.extend(g.child.remove(&c.path).unwrap_or_default());
-                }
-                event::NODE_CHILDREN_CHANGED => {
-                    targets.extend(g.child.remove(&c.path).unwrap_or_default());
-                }
-                _ => {}
             }
             if targets.is_empty() {
                 continue;
@@ -136,7 +185,7 @@ impl Watches {
         let mut conns: HashSet<ConnId> = HashSet::new();
         let mut watches = 0;
         let mut paths: HashSet<&String> = HashSet::new();
-        for table in [&g.data, &g.child] {
+        for table in g.tables() {
             for (p, set) in table {
                 paths.insert(p);
                 watches += set.len();

@@ -1,4 +1,6 @@
-//! ZooKeeper's data tree, kept in the engine rather than in memory.
+//! `warren-tree`: ZooKeeper's data tree, kept in the engine rather than in memory. Shared
+//! by the server, which applies txns as they commit, and the tools, which replay and
+//! inspect data dirs offline.
 //!
 //! Every znode is one engine key (see [`node_key`]): `n` + parent path + `\0` + name. The
 //! `\0` cannot occur in a path, so the children of a node are exactly the keys under
@@ -10,6 +12,8 @@
 //! that are logged but not yet applied (the [`Overlay`]), under the changes of the txn
 //! being built. The request pipeline uses it to decide the next txn against every txn
 //! before it; recovery uses it to replay the log. Same code, same result.
+
+#![deny(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -90,6 +94,14 @@ pub fn ephemeral_key(session: i64, path: &str) -> Vec<u8> {
 pub fn ephemeral_prefix(session: i64) -> Vec<u8> {
     let mut k = vec![b'e'];
     k.extend_from_slice(&session.to_be_bytes());
+    k
+}
+
+/// A reaper candidate key: `c` + path, for container and TTL nodes, so the reaper finds
+/// them without walking the tree.
+pub fn reap_key(path: &str) -> Vec<u8> {
+    let mut k = vec![b'c'];
+    k.extend_from_slice(path.as_bytes());
     k
 }
 
@@ -640,8 +652,10 @@ fn create(
     }
     parent.num_children += 1;
     view.put_node(parent_path, &parent);
-    if owner_kind(ephemeral_owner) == OwnerKind::Ephemeral {
-        view.put(ephemeral_key(ephemeral_owner, &t.path), Vec::new());
+    match owner_kind(ephemeral_owner) {
+        OwnerKind::Ephemeral => view.put(ephemeral_key(ephemeral_owner, &t.path), Vec::new()),
+        OwnerKind::Container | OwnerKind::Ttl(_) => view.put(reap_key(&t.path), Vec::new()),
+        OwnerKind::Persistent => {}
     }
     changes.push(Change {
         event_type: event::NODE_CREATED,
@@ -670,8 +684,10 @@ fn delete(
     let parent_path = warren_proto::path::parent(path);
     view.delete(node_key(path));
     view.add_nodes(-1)?;
-    if owner_kind(node.stat.ephemeral_owner) == OwnerKind::Ephemeral {
-        view.delete(ephemeral_key(node.stat.ephemeral_owner, path));
+    match owner_kind(node.stat.ephemeral_owner) {
+        OwnerKind::Ephemeral => view.delete(ephemeral_key(node.stat.ephemeral_owner, path)),
+        OwnerKind::Container | OwnerKind::Ttl(_) => view.delete(reap_key(path)),
+        OwnerKind::Persistent => {}
     }
     if let Some(mut parent) = view.node(parent_path)? {
         parent.num_children -= 1;

@@ -1,0 +1,4 @@
+#[tokio::test]
+async fn t() {
+    let _ = zookeeper_client::Client::connector();
+}
