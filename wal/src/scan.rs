@@ -293,16 +293,64 @@ impl VerifyReport {
     }
 }
 
+/// Upper bound on payload bytes checksummed while looking for valid records inside a
+/// bad frame's claimed extent. Past it the fault is reported as corruption: refusing to
+/// start is recoverable, silently dropping acknowledged records is not.
+const RESYNC_BUDGET: usize = 256 << 20;
+
 /// Decides torn tail versus corruption for a bad frame at `offset` claiming to end at
-/// `extent_end`: torn only in the last segment and only if zeros (or EOF) follow.
-fn classify(win: &mut Window, is_last: bool, extent_end: u64, limit: u64) -> Result<FaultKind> {
+/// `extent_end`. Torn only in the last segment, only if zeros (or EOF) follow the
+/// extent, and only if no valid record starts inside it: a damaged length that
+/// overshoots the rest of the data would otherwise hide acknowledged records.
+fn classify(
+    win: &mut Window,
+    is_last: bool,
+    offset: u64,
+    extent_end: u64,
+    file_len: u64,
+    prev_seq: Option<u64>,
+) -> Result<(FaultKind, Option<String>)> {
     if !is_last {
-        return Ok(FaultKind::Corrupt);
+        return Ok((FaultKind::Corrupt, None));
     }
-    Ok(match win.first_nonzero(extent_end, limit)? {
-        None => FaultKind::TornTail,
-        Some(_) => FaultKind::Corrupt,
-    })
+    if let Some(at) = win.first_nonzero(extent_end, file_len)? {
+        return Ok((
+            FaultKind::Corrupt,
+            Some(format!("non-zero data follows at offset {at}")),
+        ));
+    }
+    let mut budget = RESYNC_BUDGET;
+    for y in offset + 1..extent_end.min(file_len) {
+        let head = win.get(y, FRAME_LEN as usize)?;
+        if head.len() < FRAME_LEN as usize {
+            break;
+        }
+        let body_len = le_u32(&head[0..4]);
+        let seq = le_u64(&head[8..16]);
+        // Cheap filters first: a plausible length that fits, and a seq that could follow.
+        if body_len < MIN_BODY_LEN
+            || (body_len - MIN_BODY_LEN) as usize > MAX_PAYLOAD
+            || y + 8 + u64::from(body_len) > file_len
+            || prev_seq.is_some_and(|p| seq <= p)
+        {
+            continue;
+        }
+        let cost = (body_len - MIN_BODY_LEN) as usize;
+        if cost > budget {
+            return Ok((
+                FaultKind::Corrupt,
+                Some("too much data after it to rule out valid records".into()),
+            ));
+        }
+        budget -= cost;
+        if let Frame::Record { .. } = next_frame(win, y, file_len)? {
+            return Ok((
+                FaultKind::Corrupt,
+                Some(format!("a valid record follows at offset {y}")),
+            ));
+        }
+    }
+    Ok((FaultKind::TornTail, None))
 }
 
 pub(crate) fn open_read(path: &Path) -> Result<(File, u64)> {
@@ -404,7 +452,12 @@ pub(crate) fn scan_segment(path: &Path, is_last: bool, keep_going: bool) -> Resu
                 extent_end,
                 resync,
             } => {
-                let kind = classify(&mut win, is_last, extent_end, file_len)?;
+                let (kind, why) =
+                    classify(&mut win, is_last, off, extent_end, file_len, report.last_seq)?;
+                let reason = match why {
+                    Some(why) => format!("{reason}; {why}"),
+                    None => reason,
+                };
                 report.faults.push(fault(off, extent_end, kind, reason));
                 clean_so_far = false;
                 if kind == FaultKind::Corrupt && resync && keep_going {

@@ -84,6 +84,12 @@ pub mod varint {
     /// Reads a varint at `data[*pos..]`, advancing `pos`.
     #[inline]
     pub fn get_at(data: &[u8], pos: &mut usize) -> Option<u64> {
+        // Fast path: lengths in blocks are almost always below 128.
+        let first = *data.get(*pos)?;
+        if first < 0x80 {
+            *pos += 1;
+            return Some(u64::from(first));
+        }
         let mut v = 0u64;
         let mut shift = 0;
         loop {

@@ -25,6 +25,26 @@ use crate::stats::StatsCounters;
 /// Largest block the reader accepts; anything bigger is a corrupt handle.
 const MAX_BLOCK: u64 = 1 << 30;
 
+thread_local! {
+    /// One zstd decompression context per thread: creating a context costs far more than
+    /// decompressing a 4 KiB block, so it is reused across reads.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(src: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match d.as_mut() {
+            Some(d) => d.decompress(src, raw_len),
+            None => zstd::bulk::decompress(src, raw_len),
+        }
+    })
+}
+
 /// An open SSTable.
 pub struct Table {
     id: u64,
@@ -230,7 +250,7 @@ impl Table {
                         "compressed block claims an absurd size",
                     ));
                 }
-                let out = zstd::bulk::decompress(&payload[4..], raw_len).map_err(|e| {
+                let out = decompress(&payload[4..], raw_len).map_err(|e| {
                     EngineError::corruption(&self.path, h.offset, format!("zstd: {e}"))
                 })?;
                 if out.len() != raw_len {
