@@ -51,6 +51,9 @@ pub struct Config {
     /// The engine's memory budget for memtables and block cache, in MiB (Warren's own key
     /// `warren.memoryBudgetMB`).
     pub memory_budget_mb: u64,
+    /// How many txns back point-in-time reads (`snapshot dump --at-zxid`, `replay`) can
+    /// reach: the engine keeps every version younger than this (`warren.retentionTxns`).
+    pub retention_txns: u64,
     /// How often the container and TTL reaper runs (`znode.container.checkIntervalMs`).
     pub container_check_interval_ms: u64,
     /// At most this many reaper deletes per minute (`znode.container.maxPerMinute`).
@@ -79,6 +82,7 @@ impl Default for Config {
             jute_max_buffer: 0xfffff,
             super_digest: None,
             memory_budget_mb: 256,
+            retention_txns: 100_000,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             extra: BTreeMap::new(),
@@ -199,6 +203,7 @@ impl Config {
             }
             "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(key, v, 1)?,
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(key, v, 1)?,
+            "warren.retentionTxns" => self.retention_txns = num(key, v, 0)?,
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             k if k.starts_with("server.")
                 || k.starts_with("group.")

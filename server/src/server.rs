@@ -21,7 +21,7 @@ use crate::pipeline::Pipeline;
 use crate::prep::WriteOp;
 use crate::session::Sessions;
 use crate::watch::Watches;
-use warren_tree::{self as tree, apply_txn, meta_key, write_changes, Overlay, View};
+use warren_tree::{self as tree, apply_txn, write_changes, Overlay, View};
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -122,11 +122,10 @@ fn engine_options(cfg: &Config) -> EngineOptions {
     EngineOptions {
         memtable_bytes: (budget / 8).max(1 << 20),
         block_cache_bytes: (budget * 3 / 4).max(1 << 20),
+        retention_seqs: cfg.retention_txns,
         ..EngineOptions::default()
     }
 }
-
-const SECRET: &str = "session_secret";
 
 impl Server {
     /// Opens the data, recovers, and binds the client port.
@@ -151,7 +150,7 @@ impl Server {
         )
         .map_err(|source| StartError::Wal { path: ldir, source })?;
 
-        let secret = init_or_load(&engine)?;
+        let secret = tree::bootstrap(&engine)?;
         let last_zxid = replay(&engine, &wal)?;
         let shared = Arc::new(Shared {
             sessions: Sessions::new(secret, 1),
@@ -246,35 +245,6 @@ impl Server {
             tracing::error!("flushing the engine at shutdown: {e}");
         }
     }
-}
-
-/// Loads the session secret, or lays down the initial tree on a new data dir.
-fn init_or_load(engine: &Engine) -> Result<[u8; 16], StartError> {
-    if let Some(b) = engine
-        .get(&meta_key(SECRET), ReadSeq::Latest)
-        .map_err(tree::TreeError::from)?
-    {
-        if let Ok(a) = <[u8; 16]>::try_from(b.as_slice()) {
-            return Ok(a);
-        }
-    }
-    let mut secret = [0u8; 16];
-    let seed = xxhash_rust::xxh3::xxh3_128(
-        format!(
-            "{:?}{}{:?}",
-            std::time::SystemTime::now(),
-            std::process::id(),
-            Instant::now()
-        )
-        .as_bytes(),
-    );
-    secret.copy_from_slice(&seed.to_be_bytes());
-    let mut changes = tree::initial_nodes();
-    changes.push((meta_key(SECRET), Some(secret.to_vec())));
-    write_changes(engine, 0, &changes)?;
-    // The initial tree is not in the log: make it durable now.
-    engine.flush().map_err(tree::TreeError::from)?;
-    Ok(secret)
 }
 
 /// Replays log records above the engine's persisted zxid; returns the last zxid.

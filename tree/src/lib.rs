@@ -707,6 +707,37 @@ fn delete(
     Ok(Outcome::Deleted)
 }
 
+/// The metadata name of the secret session passwords derive from.
+pub const SESSION_SECRET: &str = "session_secret";
+
+/// Loads the session secret of a data dir, or, on a new one, lays down the initial tree
+/// and a fresh secret at sequence 0 and flushes them: they are not in the txn log.
+///
+/// # Errors
+/// Engine failures.
+pub fn bootstrap(engine: &Engine) -> Result<[u8; 16], TreeError> {
+    if let Some(b) = engine.get(&meta_key(SESSION_SECRET), ReadSeq::Latest)? {
+        if let Ok(a) = <[u8; 16]>::try_from(b.as_slice()) {
+            return Ok(a);
+        }
+    }
+    let seed = xxhash_rust::xxh3::xxh3_128(
+        format!(
+            "{:?}{}{:?}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            std::time::Instant::now()
+        )
+        .as_bytes(),
+    );
+    let secret = seed.to_be_bytes();
+    let mut changes = initial_nodes();
+    changes.push((meta_key(SESSION_SECRET), Some(secret.to_vec())));
+    write_changes(engine, 0, &changes)?;
+    engine.flush()?;
+    Ok(secret)
+}
+
 /// The nodes every ZooKeeper tree starts with: `/`, `/zookeeper`, `/zookeeper/quota` and
 /// `/zookeeper/config`, all with zero stats, as ZooKeeper creates them outside the log.
 pub fn initial_nodes() -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
