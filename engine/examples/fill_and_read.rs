@@ -56,8 +56,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fill,
         fill_flush
     );
-    println!("get:   {:.0} random gets/s ({:.2?})", n as f64 / read.as_secs_f64(), read);
-    println!("scan:  {:.0} keys/s ({scanned} keys, {:.2?})", scanned as f64 / scan.as_secs_f64(), scan);
+    println!(
+        "get:   {:.0} random gets/s ({:.2?})",
+        n as f64 / read.as_secs_f64(),
+        read
+    );
+    println!(
+        "scan:  {:.0} keys/s ({scanned} keys, {:.2?})",
+        scanned as f64 / scan.as_secs_f64(),
+        scan
+    );
     println!(
         "write amplification {:.2}, blocks read per get {:.3}, cache hits {} misses {}, levels {:?}",
         st.write_amplification(),

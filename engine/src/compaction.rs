@@ -42,7 +42,10 @@ pub fn level_target(opts: &EngineOptions, level: usize) -> u64 {
 
 /// The most urgent level and its score (≥ 1 means compaction is due).
 pub fn best_score(v: &Version, opts: &EngineOptions) -> (usize, f64) {
-    let mut best = (0, v.levels[0].len() as f64 / opts.l0_compaction_trigger as f64);
+    let mut best = (
+        0,
+        v.levels[0].len() as f64 / opts.l0_compaction_trigger as f64,
+    );
     for l in 1..NUM_LEVELS - 1 {
         let s = v.level_bytes(l) as f64 / level_target(opts, l) as f64;
         if s > best.1 {
@@ -54,7 +57,11 @@ pub fn best_score(v: &Version, opts: &EngineOptions) -> (usize, f64) {
 
 /// Picks the next compaction, if any level is over its target. `pointers[n]` remembers
 /// the largest key last compacted out of level n, so successive picks sweep the key space.
-pub fn pick(v: &Arc<Version>, opts: &EngineOptions, pointers: &mut [Vec<u8>]) -> Option<Compaction> {
+pub fn pick(
+    v: &Arc<Version>,
+    opts: &EngineOptions,
+    pointers: &mut [Vec<u8>],
+) -> Option<Compaction> {
     let (level, score) = best_score(v, opts);
     if score < 1.0 {
         return None;
@@ -178,7 +185,7 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
     let result = (|| -> Result<()> {
         while merge.valid() {
             n += 1;
-            if n % 4096 == 0 && inner.is_shutting_down() {
+            if n & 4095 == 0 && inner.is_shutting_down() {
                 return Err(EngineError::Closed);
             }
             let k = merge.key();

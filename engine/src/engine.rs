@@ -237,7 +237,10 @@ impl Engine {
         sv.mem.apply(seq, &batch);
         inner.last_seq.store(seq, Ordering::Release);
         StatsCounters::add(&inner.stats.writes, 1);
-        StatsCounters::add(&inner.stats.user_bytes_written, batch.payload_bytes() as u64);
+        StatsCounters::add(
+            &inner.stats.user_bytes_written,
+            batch.payload_bytes() as u64,
+        );
         Ok(())
     }
 

@@ -234,7 +234,11 @@ pub fn replay(path: &Path) -> Result<ManifestState> {
     let mut v = [0u8; 4];
     v.copy_from_slice(&b[4..8]);
     if u32::from_le_bytes(v) != MANIFEST_VERSION {
-        return Err(EngineError::corruption(path, 4, "unsupported manifest version"));
+        return Err(EngineError::corruption(
+            path,
+            4,
+            "unsupported manifest version",
+        ));
     }
     let mut st = ManifestState::default();
     let mut off = 8usize;
@@ -388,7 +392,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(read_current(dir.path()).unwrap().unwrap(), "MANIFEST-000001");
+        assert_eq!(
+            read_current(dir.path()).unwrap().unwrap(),
+            "MANIFEST-000001"
+        );
         let got = replay(&dir.path().join("MANIFEST-000001")).unwrap();
         assert_eq!(got.persisted_seq, 50);
         assert_eq!(got.files.keys().copied().collect::<Vec<_>>(), vec![6]);

@@ -97,10 +97,7 @@ impl Memtable {
     pub fn get(&self, ikey: &InternalKey) -> Lookup {
         let map = self.map.read();
         let user = key::user_key(&ikey.0);
-        match map
-            .range((Bound::Included(ikey), Bound::Unbounded))
-            .next()
-        {
+        match map.range((Bound::Included(ikey), Bound::Unbounded)).next() {
             Some((k, v)) if key::user_key(&k.0) == user => match v.first() {
                 Some(&KIND_PUT) => Lookup::Value(v[1..].to_vec()),
                 _ => Lookup::Deleted,
@@ -225,10 +222,7 @@ mod tests {
         assert_eq!(at(4), Lookup::Deleted);
         assert_eq!(at(9), Lookup::Value(b"v5".to_vec()));
         assert_eq!(m.max_seq(), 5);
-        assert_eq!(
-            m.get(&InternalKey(key::encode(b"j", 9))),
-            Lookup::NotHere
-        );
+        assert_eq!(m.get(&InternalKey(key::encode(b"j", 9))), Lookup::NotHere);
     }
 
     #[test]

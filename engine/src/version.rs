@@ -236,7 +236,7 @@ impl VersionSet {
         let keep_manifest = manifest::manifest_name(self.manifest.number());
         for name in list_dir(&self.dir)? {
             let doomed = if let Some(stem) = name.strip_suffix(".sst") {
-                stem.parse::<u64>().map_or(false, |id| !live.contains(&id))
+                stem.parse::<u64>().is_ok_and(|id| !live.contains(&id))
             } else if name.starts_with("MANIFEST-") {
                 name != keep_manifest
             } else {
@@ -285,7 +285,9 @@ impl VersionSet {
         if self.manifest.size() > manifest::ROTATE_BYTES {
             let mut st = self.state.clone();
             st.apply(&edit);
-            let old = self.dir.join(manifest::manifest_name(self.manifest.number()));
+            let old = self
+                .dir
+                .join(manifest::manifest_name(self.manifest.number()));
             self.manifest = ManifestWriter::create(&self.dir, self.manifest.number() + 1, &st)?;
             self.state = st;
             let _ = fs::remove_file(old);

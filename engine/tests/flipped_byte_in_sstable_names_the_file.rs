@@ -51,7 +51,10 @@ fn flipped_byte_in_a_data_block_fails_reads_naming_the_file() {
         .find_map(|r| r.err())
         .expect("a scan over a damaged block must yield an error");
     assert!(err.is_corruption(), "{err}");
-    assert!(err.to_string().contains(&name), "error does not name {name}: {err}");
+    assert!(
+        err.to_string().contains(&name),
+        "error does not name {name}: {err}"
+    );
     // The first block holds the first keys: a point read of one of them fails the same way.
     let err = e.get(b"key000000", ReadSeq::Latest).unwrap_err();
     assert!(err.to_string().contains(&name), "{err}");

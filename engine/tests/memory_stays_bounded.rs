@@ -34,7 +34,12 @@ fn cache_and_memtables_stay_within_budget_under_a_large_workload() {
         if s % 500 == 0 {
             let st = e.stats();
             max_mem = max_mem.max(st.memtable_bytes);
-            assert!(st.cache_charge <= cache_cap, "cache {} > {}", st.cache_charge, cache_cap);
+            assert!(
+                st.cache_charge <= cache_cap,
+                "cache {} > {}",
+                st.cache_charge,
+                cache_cap
+            );
             assert!(
                 st.memtable_bytes <= mem_budget + 4096,
                 "memtables {} > budget {}",
@@ -64,7 +69,10 @@ fn cache_and_memtables_stay_within_budget_under_a_large_workload() {
     let st = e.stats();
     assert!(st.cache_charge <= cache_cap);
     assert!(st.cache_misses > 0 && st.cache_hits > 0);
-    assert!(st.live_sst_bytes > 10 * cache_cap, "workload was not larger than the cache");
+    assert!(
+        st.live_sst_bytes > 10 * cache_cap,
+        "workload was not larger than the cache"
+    );
     eprintln!(
         "max memtable bytes {max_mem}, cache charge {} / {}, stalls {}, levels {:?}",
         st.cache_charge, cache_cap, st.write_stalls, st.levels

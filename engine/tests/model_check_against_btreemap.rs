@@ -63,7 +63,11 @@ fn random_ops_match_a_btreemap_across_flushes_compactions_and_reopens() {
         e.close().unwrap();
         e = Engine::open(dir.path(), common::small_opts()).unwrap();
         assert_eq!(e.last_seq(), seq);
-        let all: Vec<_> = e.scan(.., ReadSeq::Latest).unwrap().map(|r| r.unwrap()).collect();
+        let all: Vec<_> = e
+            .scan(.., ReadSeq::Latest)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         let want: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         assert_eq!(all, want, "after reopen in round {round}");
     }
@@ -76,12 +80,22 @@ fn scan_prefix_handles_ff_bytes_and_empty_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(dir.path(), common::small_opts()).unwrap();
     let mut b = WriteBatch::new();
-    for k in [&b"a"[..], b"a\xff", b"a\xff\xff", b"b", b"\xff", b"\xff\x00"] {
+    for k in [
+        &b"a"[..],
+        b"a\xff",
+        b"a\xff\xff",
+        b"b",
+        b"\xff",
+        b"\xff\x00",
+    ] {
         b.put(k, "v");
     }
     e.write(1, b).unwrap();
     let keys = |p: &[u8]| -> Vec<Vec<u8>> {
-        e.scan_prefix(p, ReadSeq::Latest).unwrap().map(|r| r.unwrap().0).collect()
+        e.scan_prefix(p, ReadSeq::Latest)
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect()
     };
     assert_eq!(keys(b"a\xff").len(), 2);
     assert_eq!(keys(b"\xff").len(), 2);

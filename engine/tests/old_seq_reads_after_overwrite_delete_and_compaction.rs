@@ -54,7 +54,10 @@ fn pinned_snapshot_keeps_old_versions_through_compaction() {
     assert_eq!(at2, vec![b"gone".to_vec(), b"k".to_vec()]);
     assert!(matches!(
         e.get(b"k", ReadSeq::At(1)),
-        Err(EngineError::SeqTooOld { requested: 1, oldest: 2 })
+        Err(EngineError::SeqTooOld {
+            requested: 1,
+            oldest: 2
+        })
     ));
     drop(snap);
     e.compact_all().unwrap();
@@ -97,7 +100,11 @@ fn retention_window_serves_every_seq_inside_it_after_compaction() {
         let mut t = s;
         while t > 0 {
             if t % 50 == k {
-                return if t % 7 == 0 { None } else { Some(format!("v{t}")) };
+                return if t % 7 == 0 {
+                    None
+                } else {
+                    Some(format!("v{t}"))
+                };
             }
             t -= 1;
         }
@@ -141,7 +148,10 @@ fn writes_must_have_increasing_seqs_and_batches_are_atomic() {
     b.put("c", "2");
     e.write(11, b).unwrap();
     let at = |s| -> Vec<(Vec<u8>, Vec<u8>)> {
-        e.scan(.., ReadSeq::At(s)).unwrap().map(|r| r.unwrap()).collect()
+        e.scan(.., ReadSeq::At(s))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
     };
     let _pin = e.snapshot();
     assert_eq!(at(11).len(), 2);

@@ -212,14 +212,14 @@ impl BlockIter {
     /// # Errors
     /// A description of the damage when the entry cannot be decoded.
     #[inline]
-    pub fn next(&mut self) -> Result<(), &'static str> {
+    pub fn advance(&mut self) -> Result<(), &'static str> {
         self.decode_next()
     }
 
     /// Positions on the first entry.
     ///
     /// # Errors
-    /// As [`BlockIter::next`].
+    /// As [`BlockIter::advance`].
     pub fn seek_to_first(&mut self) -> Result<(), &'static str> {
         self.key.clear();
         self.next_off = self.block.restart(0);
@@ -229,7 +229,7 @@ impl BlockIter {
     /// Positions on the first entry whose key is >= `target` under `cmp`.
     ///
     /// # Errors
-    /// As [`BlockIter::next`].
+    /// As [`BlockIter::advance`].
     pub fn seek_by(
         &mut self,
         target: &[u8],
@@ -262,7 +262,7 @@ impl BlockIter {
     /// Seek using internal-key order.
     ///
     /// # Errors
-    /// As [`BlockIter::next`].
+    /// As [`BlockIter::advance`].
     #[inline]
     pub fn seek(&mut self, target: &[u8]) -> Result<(), &'static str> {
         self.seek_by(target, key::compare)
@@ -290,7 +290,10 @@ mod tests {
     fn build(n: usize, interval: usize) -> Block {
         let mut b = BlockBuilder::new(interval);
         for i in 0..n {
-            b.add(&key::encode(format!("key{i:05}").as_bytes(), 7), format!("v{i}").as_bytes());
+            b.add(
+                &key::encode(format!("key{i:05}").as_bytes(), 7),
+                format!("v{i}").as_bytes(),
+            );
         }
         Block::new(Arc::new(b.finish())).unwrap()
     }
@@ -304,7 +307,7 @@ mod tests {
             let mut n = 0;
             while it.valid() {
                 assert_eq!(it.value(), format!("v{n}").as_bytes());
-                it.next().unwrap();
+                it.advance().unwrap();
                 n += 1;
             }
             assert_eq!(n, 500);

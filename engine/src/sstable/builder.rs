@@ -67,9 +67,9 @@ impl TableBuilder {
             .map_err(|e| EngineError::io(path, e))?;
         let compressor = match compression {
             Compression::None => None,
-            Compression::Zstd { level } => Some(
-                zstd::bulk::Compressor::new(level).map_err(|e| EngineError::io(path, e))?,
-            ),
+            Compression::Zstd { level } => {
+                Some(zstd::bulk::Compressor::new(level).map_err(|e| EngineError::io(path, e))?)
+            }
         };
         let mut b = TableBuilder {
             path: path.to_path_buf(),
@@ -113,10 +113,8 @@ impl TableBuilder {
         if self.entries == 0 {
             self.smallest = ikey.to_vec();
         }
-        if self.entries == 0 || key::user_key(&self.last_key) != user {
-            if self.bloom_bits > 0 {
-                self.hashes.push(filter::hash_key(user));
-            }
+        if self.bloom_bits > 0 && (self.entries == 0 || key::user_key(&self.last_key) != user) {
+            self.hashes.push(filter::hash_key(user));
         }
         let s = key::seq(ikey);
         self.min_seq = self.min_seq.min(s);
@@ -159,7 +157,9 @@ impl TableBuilder {
         let mut compressed = None;
         if compress {
             if let Some(c) = self.compressor.as_mut() {
-                let z = c.compress(raw).map_err(|e| EngineError::io(&self.path, e))?;
+                let z = c
+                    .compress(raw)
+                    .map_err(|e| EngineError::io(&self.path, e))?;
                 if z.len() + 4 < raw.len() {
                     let mut p = Vec::with_capacity(z.len() + 4);
                     p.extend_from_slice(&(raw.len() as u32).to_le_bytes());

@@ -123,7 +123,10 @@ mod tests {
             assert_eq!(varint::get_at(&b, &mut p), Some(v));
         }
         assert_eq!(varint::get(&mut &[0x80u8][..]), None);
-        let h = BlockHandle { offset: 9, size: 4096 };
+        let h = BlockHandle {
+            offset: 9,
+            size: 4096,
+        };
         let mut b = Vec::new();
         h.encode_to(&mut b);
         assert_eq!(BlockHandle::decode(&b), Some(h));

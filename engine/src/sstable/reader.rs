@@ -85,10 +85,7 @@ impl Table {
         stats: Arc<StatsCounters>,
     ) -> Result<Arc<Table>> {
         let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| EngineError::io(path, e))?
-            .len();
+        let size = file.metadata().map_err(|e| EngineError::io(path, e))?.len();
         if size < HEADER_LEN + FOOTER_LEN as u64 {
             return Err(EngineError::corruption(
                 path,
@@ -118,7 +115,11 @@ impl Table {
             return Err(EngineError::corruption(path, foff + 64, "bad footer magic"));
         }
         if crc32fast::hash(&f[..60]) != u32_at(&f, 60) {
-            return Err(EngineError::corruption(path, foff, "footer checksum mismatch"));
+            return Err(EngineError::corruption(
+                path,
+                foff,
+                "footer checksum mismatch",
+            ));
         }
         let version = u32_at(&f, 56);
         if version != FORMAT_VERSION {
@@ -373,7 +374,7 @@ impl TableIter {
         while self.data.as_ref().is_some_and(|d| !d.valid()) {
             let t = self.table.clone();
             let idx = self.index_iter()?;
-            idx.next().map_err(|m| t.corrupt(t.index.offset, m))?;
+            idx.advance().map_err(|m| t.corrupt(t.index.offset, m))?;
             self.load_data()?;
             let off = self.data_offset;
             if let Some(d) = self.data.as_mut() {
@@ -426,7 +427,7 @@ impl InternalIterator for TableIter {
     fn next(&mut self) -> Result<()> {
         let off = self.data_offset;
         if let Some(d) = self.data.as_mut() {
-            d.next().map_err(|m| self.table.corrupt(off, m))?;
+            d.advance().map_err(|m| self.table.corrupt(off, m))?;
         }
         self.skip_forward()
     }

@@ -93,7 +93,12 @@ pub fn crash_child(dir: &Path, opts: EngineOptions) {
 /// Parent side: runs the test binary's `test_name` as a child several times, SIGKILLs it
 /// once `kill_when` accepts a progress line, and checks the reopened engine each time.
 /// Returns how many kills landed on a line `kill_when` accepted (vs. a fallback kill).
-pub fn crash_parent(test_name: &str, opts: EngineOptions, rounds: usize, kill_when: fn(&str) -> bool) -> usize {
+pub fn crash_parent(
+    test_name: &str,
+    opts: EngineOptions,
+    rounds: usize,
+    kill_when: fn(&str) -> bool,
+) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let mut targeted = 0;
     let mut last_persisted = 0;
@@ -136,9 +141,13 @@ pub fn crash_parent(test_name: &str, opts: EngineOptions, rounds: usize, kill_wh
         if hit {
             targeted += 1;
         }
-        let e = Engine::open(dir.path(), opts.clone()).expect("engine must open cleanly after SIGKILL");
+        let e =
+            Engine::open(dir.path(), opts.clone()).expect("engine must open cleanly after SIGKILL");
         let p = e.persisted_seq();
-        assert!(p >= last_persisted, "persisted_seq went backwards: {p} < {last_persisted}");
+        assert!(
+            p >= last_persisted,
+            "persisted_seq went backwards: {p} < {last_persisted}"
+        );
         assert_eq!(e.last_seq(), p);
         last_persisted = p;
         let model = model_upto(p);
@@ -148,8 +157,15 @@ pub fn crash_parent(test_name: &str, opts: EngineOptions, rounds: usize, kill_wh
             .collect::<Result<_, _>>()
             .unwrap();
         let want: Vec<(Vec<u8>, Vec<u8>)> = model.clone().into_iter().collect();
-        assert_eq!(got.len(), want.len(), "round {round}: live key count at persisted_seq {p}");
-        assert!(got == want, "round {round}: scan differs from the model at persisted_seq {p}");
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "round {round}: live key count at persisted_seq {p}"
+        );
+        assert!(
+            got == want,
+            "round {round}: scan differs from the model at persisted_seq {p}"
+        );
         for i in (0..KEYS).step_by(37) {
             let k = format!("key{i:06}");
             assert_eq!(
@@ -158,7 +174,10 @@ pub fn crash_parent(test_name: &str, opts: EngineOptions, rounds: usize, kill_wh
                 "round {round}: key {k}"
             );
         }
-        eprintln!("round {round}: killed (targeted={hit}), reopened at persisted_seq {p}, {} live keys", got.len());
+        eprintln!(
+            "round {round}: killed (targeted={hit}), reopened at persisted_seq {p}, {} live keys",
+            got.len()
+        );
         e.close().unwrap();
     }
     assert!(last_persisted > 0, "the child never persisted anything");
