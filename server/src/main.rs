@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use warren_server::{Config, Server};
 
 #[derive(Parser)]
@@ -15,6 +15,8 @@ use warren_server::{Config, Server};
     about = "A ZooKeeper-compatible coordination server on an LSM engine"
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// An Apache ZooKeeper zoo.cfg.
     #[arg(long, short = 'c', value_name = "ZOO_CFG")]
     config: Option<PathBuf>,
@@ -26,6 +28,13 @@ struct Cli {
     data_dir: Option<PathBuf>,
 }
 
+/// Offline tools; with no subcommand, `warren` runs the server.
+#[derive(Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Tool(warren_tools::ToolCommand),
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -35,6 +44,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Tool(t)) = cli.command {
+        return warren_tools::run(t).map_err(anyhow::Error::from);
+    }
     let mut config = match &cli.config {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
