@@ -42,11 +42,11 @@ pub fn run(shared: &Shared, word: &str) -> String {
             s
         }
         "srst" | "crst" => {
-            shared.stats.received.store(0, Ordering::Relaxed);
-            shared.stats.sent.store(0, Ordering::Relaxed);
             if word == "srst" {
+                shared.stats.reset();
                 "Server stats reset.\n".to_owned()
             } else {
+                shared.stats.reset_connections();
                 "Connection stats reset.\n".to_owned()
             }
         }
@@ -61,7 +61,7 @@ fn srvr(shared: &Shared) -> String {
          Connections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
         shared.stats.received.load(Ordering::Relaxed),
         shared.stats.sent.load(Ordering::Relaxed),
-        shared.stats.connections.load(Ordering::Relaxed),
+        shared.stats.connection_count(),
         shared.last_zxid.load(Ordering::SeqCst),
         shared.node_count(),
     )
@@ -82,7 +82,7 @@ fn mntr(shared: &Shared) -> String {
         ),
         (
             "zk_num_alive_connections",
-            shared.stats.connections.load(Ordering::Relaxed).to_string(),
+            shared.stats.connection_count().to_string(),
         ),
         ("zk_outstanding_requests", "0".to_owned()),
         ("zk_znode_count", shared.node_count().to_string()),

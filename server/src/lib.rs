@@ -12,6 +12,7 @@ pub mod read;
 pub mod reply;
 pub mod server;
 pub mod session;
+pub mod stats;
 pub mod watch;
 
 pub use config::Config;

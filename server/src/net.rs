@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
@@ -63,19 +64,25 @@ impl Outbound {
     }
 }
 
-/// A place in a connection's reply queue.
+/// A place in a connection's reply queue: the request's xid and opcode, when it arrived,
+/// and what answers it.
+struct Slot {
+    xid: i32,
+    op: i32,
+    started: Instant,
+    kind: Pending,
+}
+
 enum Pending {
-    /// A reply already made (ping, auth).
+    /// A reply made already (ping, auth, refusals).
     Ready(Vec<u8>),
     /// A write: the reply comes when the pipeline has applied the txn.
     Write {
-        xid: i32,
-        op: i32,
         rx: oneshot::Receiver<WriteResult>,
         close_after: bool,
     },
     /// A read: runs when everything before it has been answered.
-    Read { xid: i32, req: Request },
+    Read(Request),
     /// setWatches after a reconnect.
     SetWatches {
         relative_zxid: i64,
@@ -189,15 +196,16 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: Sock
     let out = Outbound(tx);
     tokio::spawn(writer_task(wr, rx));
     let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    shared.stats.connection_opened(conn, peer);
     let who = Arc::new(Mutex::new(Arc::new(Identities::for_peer(peer.ip()))));
-    if let Some(session) = handshake(&shared, &creq, conn, &out, peer, &who).await {
+    if let Some((session, timeout)) = handshake(&shared, &creq, conn, &out, peer, &who).await {
+        shared.stats.connection_session(conn, session, timeout);
         shared.watches.register_connection(conn, out.clone());
         run_session(&shared, &mut rd, conn, session, &out, &who, peer).await;
         shared.watches.remove_connection(conn);
         shared.sessions.detach(session, conn);
     }
-    shared.stats.connections.fetch_sub(1, Ordering::Relaxed);
+    shared.stats.connection_closed(conn);
     out.close();
 }
 
@@ -209,7 +217,7 @@ async fn handshake(
     out: &Outbound,
     peer: SocketAddr,
     who: &Mutex<Arc<Identities>>,
-) -> Option<i64> {
+) -> Option<(i64, u32)> {
     let last = shared.last_zxid.load(Ordering::SeqCst);
     if creq.last_zxid_seen > last {
         tracing::warn!(
@@ -287,7 +295,7 @@ async fn handshake(
         }
         .to_bytes(),
     );
-    Some(session)
+    Some((session, timeout))
 }
 
 fn is_write(op: i32) -> bool {
@@ -315,7 +323,7 @@ async fn run_session(
     who: &Arc<Mutex<Arc<Identities>>>,
     peer: SocketAddr,
 ) {
-    let (ptx, prx) = mpsc::unbounded_channel::<Pending>();
+    let (ptx, prx) = mpsc::unbounded_channel::<Slot>();
     let responder = tokio::spawn(respond(
         shared.clone(),
         prx,
@@ -334,8 +342,9 @@ async fn run_session(
                 break;
             }
         };
+        let started = Instant::now();
         shared.sessions.touch(session);
-        shared.stats.received.fetch_add(1, Ordering::Relaxed);
+        shared.stats.request_received(conn);
         let mut r = JReader::new(&body);
         let hdr = match RequestHeader::read(&mut r) {
             Ok(h) => h,
@@ -356,16 +365,14 @@ async fn run_session(
             }
         };
         let last = || shared.last_zxid.load(Ordering::SeqCst);
-        let pending = match req {
+        let mut stop = false;
+        let kind = match req {
             Request::Ping => Pending::Ready(reply_frame(xid::PING, last(), ErrorCode::OK, &[])),
             Request::Auth(a) => {
                 let err = authenticate(shared, who, &a.scheme, &a.auth);
-                let p = Pending::Ready(reply_frame(xid::AUTH, 0, err, &[]));
-                if err != ErrorCode::OK {
-                    let _ = ptx.send(p);
-                    break;
-                }
-                p
+                // A failed auth closes the connection after its reply, as in ZooKeeper.
+                stop = err != ErrorCode::OK;
+                Pending::Ready(reply_frame(xid::AUTH, 0, err, &[]))
             }
             Request::SetWatches(w) => Pending::SetWatches {
                 relative_zxid: w.relative_zxid,
@@ -389,18 +396,14 @@ async fn run_session(
             },
             Request::CloseSession => {
                 shared.sessions.mark_closing(session);
+                stop = true;
                 let w = who.lock().clone();
-                let rx =
-                    shared
+                Pending::Write {
+                    rx: shared
                         .pipeline()
-                        .submit_nowait(session, hdr.xid, WriteOp::CloseSession, w);
-                let _ = ptx.send(Pending::Write {
-                    xid: hdr.xid,
-                    op: op::CLOSE_SESSION,
-                    rx,
+                        .submit_nowait(session, hdr.xid, WriteOp::CloseSession, w),
                     close_after: true,
-                });
-                break;
+                }
             }
             Request::Reconfig(_) => Pending::Ready(reply_frame(
                 hdr.xid,
@@ -413,19 +416,22 @@ async fn run_session(
             }
             req if is_write(hdr.op) => {
                 let w = who.lock().clone();
-                let rx = shared
-                    .pipeline()
-                    .submit_nowait(session, hdr.xid, WriteOp::Client(req), w);
                 Pending::Write {
-                    xid: hdr.xid,
-                    op: hdr.op,
-                    rx,
+                    rx: shared
+                        .pipeline()
+                        .submit_nowait(session, hdr.xid, WriteOp::Client(req), w),
                     close_after: false,
                 }
             }
-            req => Pending::Read { xid: hdr.xid, req },
+            req => Pending::Read(req),
         };
-        if ptx.send(pending).is_err() {
+        let slot = Slot {
+            xid: hdr.xid,
+            op: hdr.op,
+            started,
+            kind,
+        };
+        if ptx.send(slot).is_err() || stop {
             break;
         }
     }
@@ -469,36 +475,33 @@ fn authenticate(
 
 async fn respond(
     shared: Arc<Shared>,
-    mut prx: mpsc::UnboundedReceiver<Pending>,
+    mut prx: mpsc::UnboundedReceiver<Slot>,
     conn: ConnId,
     session: i64,
     out: Outbound,
     who: Arc<Mutex<Arc<Identities>>>,
 ) {
-    while let Some(p) = prx.recv().await {
-        match p {
-            Pending::Ready(frame) => out.send_frame(frame),
-            Pending::Write {
-                xid,
-                op,
-                rx,
-                close_after,
-            } => {
+    while let Some(slot) = prx.recv().await {
+        let Slot {
+            xid,
+            op,
+            started,
+            kind,
+        } = slot;
+        let last = || shared.last_zxid.load(Ordering::SeqCst);
+        let (frame, zxid, close) = match kind {
+            Pending::Ready(frame) => (frame, last(), false),
+            Pending::Write { rx, close_after } => {
                 let (zxid, err, body) = match rx.await.unwrap_or(Err(ErrorCode::SYSTEM_ERROR)) {
                     Ok((zxid, outcome)) => {
                         let (err, body) = encode_outcome(op, &outcome);
                         (zxid, err, body)
                     }
-                    Err(e) => (shared.last_zxid.load(Ordering::SeqCst), e, Vec::new()),
+                    Err(e) => (last(), e, Vec::new()),
                 };
-                out.send_frame(reply_frame(xid, zxid, err, &body));
-                shared.stats.sent.fetch_add(1, Ordering::Relaxed);
-                if close_after {
-                    out.close();
-                    return;
-                }
+                (reply_frame(xid, zxid, err, &body), zxid, close_after)
             }
-            Pending::Read { xid, req } => {
+            Pending::Read(req) => {
                 let w = who.lock().clone();
                 let reader = Reader {
                     shared: &shared,
@@ -517,8 +520,7 @@ async fn respond(
                         reply_frame(xid, zxid, ErrorCode::SYSTEM_ERROR, &[])
                     }
                 };
-                out.send_frame(frame);
-                shared.stats.sent.fetch_add(1, Ordering::Relaxed);
+                (frame, zxid, false)
             }
             Pending::SetWatches {
                 relative_zxid,
@@ -538,13 +540,19 @@ async fn respond(
                 }) {
                     tracing::error!("setWatches failed: {e}");
                 }
-                out.send_frame(reply_frame(
-                    xid::SET_WATCHES,
-                    shared.last_zxid.load(Ordering::SeqCst),
-                    ErrorCode::OK,
-                    &[],
-                ));
+                let zxid = last();
+                (
+                    reply_frame(xid::SET_WATCHES, zxid, ErrorCode::OK, &[]),
+                    zxid,
+                    false,
+                )
             }
+        };
+        out.send_frame(frame);
+        shared.stats.reply_sent(conn, op, xid, zxid, started);
+        if close {
+            out.close();
+            return;
         }
     }
 }

@@ -4,7 +4,7 @@
 //! and only the log records above the engine's persisted zxid are replayed, through the
 //! same [`apply_txn`] the pipeline uses.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use crate::net::serve_connection;
 use crate::pipeline::Pipeline;
 use crate::prep::WriteOp;
 use crate::session::Sessions;
+use crate::stats::Stats;
 use crate::watch::Watches;
 use warren_tree::{self as tree, apply_txn, write_changes, Overlay, View};
 
@@ -52,15 +53,6 @@ pub enum StartError {
     },
     #[error("cannot start the pipeline threads: {0}")]
     Threads(std::io::Error),
-}
-
-/// Counters for the four-letter words and metrics.
-#[derive(Default)]
-pub struct Stats {
-    pub received: AtomicU64,
-    pub sent: AtomicU64,
-    pub connections: AtomicI64,
-    pub txns: AtomicU64,
 }
 
 /// State shared by every connection and the pipeline.
