@@ -510,6 +510,11 @@ impl Engine {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn inner_version_for_tests(&self) -> Arc<Version> {
+        self.inner.current().version.clone()
+    }
+
     /// The directory the engine lives in.
     pub fn dir(&self) -> &Path {
         &self.inner.dir

@@ -124,3 +124,22 @@ impl EngineStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amplification_ratios() {
+        let mut s = EngineStats::default();
+        assert_eq!(s.write_amplification(), 0.0);
+        assert_eq!(s.read_amplification(), 0.0);
+        s.user_bytes_written = 100;
+        s.flush_bytes_written = 100;
+        s.compaction_bytes_written = 300;
+        s.point_reads = 10;
+        s.blocks_read = 5;
+        assert_eq!(s.write_amplification(), 4.0);
+        assert_eq!(s.read_amplification(), 0.5);
+    }
+}
