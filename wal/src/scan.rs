@@ -76,25 +76,44 @@ impl Window {
 
     /// Offset of the first non-zero byte in `[from, limit)`, if any.
     pub(crate) fn first_nonzero(&mut self, from: u64, limit: u64) -> Result<Option<u64>> {
+        self.nonzero(from, limit, false)
+    }
+
+    /// Offset of the last non-zero byte in `[from, limit)`, if any.
+    pub(crate) fn last_nonzero(&mut self, from: u64, limit: u64) -> Result<Option<u64>> {
+        self.nonzero(from, limit, true)
+    }
+
+    fn nonzero(&mut self, from: u64, limit: u64, want_last: bool) -> Result<Option<u64>> {
+        let mut found = None;
         let mut off = from;
         while off < limit {
             let want = ((limit - off) as usize).min(WINDOW);
             let chunk = self.get(off, want)?;
             if chunk.is_empty() {
-                return Ok(None);
+                break;
             }
-            // OR-folding 64-byte blocks vectorises; only a hit block is searched bytewise.
-            for (i, block) in chunk.chunks(64).enumerate() {
-                if block.iter().fold(0u8, |a, &b| a | b) != 0 {
+            // Comparing whole blocks with a zero block is a memcmp: fast even unoptimised.
+            for (i, block) in chunk.chunks(ZEROS.len()).enumerate() {
+                if block == &ZEROS[..block.len()] {
+                    continue;
+                }
+                let base = off + (i * ZEROS.len()) as u64;
+                if want_last {
+                    let pos = block.iter().rposition(|&b| b != 0).unwrap_or(0);
+                    found = Some(base + pos as u64);
+                } else {
                     let pos = block.iter().position(|&b| b != 0).unwrap_or(0);
-                    return Ok(Some(off + (i * 64 + pos) as u64));
+                    return Ok(Some(base + pos as u64));
                 }
             }
             off += chunk.len() as u64;
         }
-        Ok(None)
+        Ok(found)
     }
 }
+
+static ZEROS: [u8; 4096] = [0; 4096];
 
 /// What one offset of a segment holds.
 pub(crate) enum Frame {
@@ -319,8 +338,13 @@ fn classify(
             Some(format!("non-zero data follows at offset {at}")),
         ));
     }
+    // A valid frame has a non-zero length, so it starts before the last non-zero byte.
+    let data_end = match win.last_nonzero(offset + 1, extent_end.min(file_len))? {
+        Some(last) => last + 1,
+        None => return Ok((FaultKind::TornTail, None)),
+    };
     let mut budget = RESYNC_BUDGET;
-    for y in offset + 1..extent_end.min(file_len) {
+    for y in offset + 1..data_end {
         let head = win.get(y, FRAME_LEN as usize)?;
         if head.len() < FRAME_LEN as usize {
             break;

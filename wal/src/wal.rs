@@ -213,6 +213,9 @@ struct Shared {
     failed: AtomicBool,
     last_seq: AtomicU64,
     durable_seq: AtomicU64,
+    /// Bumped (under the queue lock) by every `truncate_after`. Tickets issued before a
+    /// truncation are complete: it synced everything first, even records it then cut.
+    epoch: AtomicU64,
     counters: Counters,
 }
 
@@ -223,8 +226,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Progress {
-    fn acked(&self, seq: u64, ack_on_write: bool) -> bool {
-        if ack_on_write {
+    fn acked(&self, seq: u64, epoch: u64, sh: &Shared) -> bool {
+        if epoch < sh.epoch.load(Ordering::Acquire) {
+            return true;
+        }
+        if sh.ack_on_write {
             self.written_seq >= seq
         } else {
             self.durable_seq >= seq
@@ -508,6 +514,7 @@ impl Drop for Inner {
 #[must_use = "an append is not durable until its ticket completes"]
 pub struct AppendTicket {
     seq: u64,
+    epoch: u64,
     shared: Arc<Shared>,
 }
 
@@ -524,7 +531,7 @@ impl AppendTicket {
     pub fn wait(self) -> Result<()> {
         let mut p = lock(&self.shared.progress);
         loop {
-            if p.acked(self.seq, self.shared.ack_on_write) {
+            if p.acked(self.seq, self.epoch, &self.shared) {
                 return Ok(());
             }
             if let Some(f) = &p.failure {
@@ -546,6 +553,7 @@ impl AppendTicket {
     pub async fn durable(self) -> Result<()> {
         Durable {
             seq: self.seq,
+            epoch: self.epoch,
             shared: self.shared,
             key: None,
         }
@@ -555,6 +563,7 @@ impl AppendTicket {
 
 struct Durable {
     seq: u64,
+    epoch: u64,
     shared: Arc<Shared>,
     key: Option<(u64, u64)>,
 }
@@ -565,7 +574,7 @@ impl Future for Durable {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut p = lock(&this.shared.progress);
-        if p.acked(this.seq, this.shared.ack_on_write) {
+        if p.acked(this.seq, this.epoch, &this.shared) {
             if let Some(k) = this.key.take() {
                 p.wakers.remove(&k);
             }
@@ -710,6 +719,7 @@ impl Wal {
             failed: AtomicBool::new(false),
             last_seq: AtomicU64::new(last_seq),
             durable_seq: AtomicU64::new(last_seq),
+            epoch: AtomicU64::new(0),
             counters: Counters::default(),
         });
         shared
@@ -757,6 +767,7 @@ impl Wal {
         // Checksum outside the lock; only the memcpy into the group buffer is serialised.
         let frame = encode_frame(seq, payload);
         let rec_len = FRAME_LEN + payload.len() as u64;
+        let epoch;
         {
             let mut q = lock(&sh.queue);
             if seq <= q.last_seq {
@@ -790,6 +801,7 @@ impl Wal {
             q.tail_records += 1;
             q.last_seq = seq;
             sh.last_seq.store(seq, Ordering::Release);
+            epoch = sh.epoch.load(Ordering::Acquire);
             // The writer only sleeps on an empty queue, so only that transition needs a
             // wake-up (saving a futex syscall per append under load).
             if was_idle {
@@ -802,6 +814,7 @@ impl Wal {
             .fetch_add(payload.len() as u64, Ordering::Relaxed);
         Ok(AppendTicket {
             seq,
+            epoch,
             shared: self.inner.shared.clone(),
         })
     }
@@ -951,11 +964,17 @@ impl Wal {
         }
         q.last_seq = new_last;
         sh.last_seq.store(new_last, Ordering::Release);
-        {
+        sh.epoch.fetch_add(1, Ordering::AcqRel);
+        let wakers = {
             let mut p = lock(&sh.progress);
             p.written_seq = new_last;
             p.durable_seq = new_last;
             sh.durable_seq.store(new_last, Ordering::Release);
+            mem::take(&mut p.wakers)
+        };
+        sh.progress_cv.notify_all();
+        for w in wakers.into_values() {
+            w.wake();
         }
         sh.counters
             .segments_deleted
