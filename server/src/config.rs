@@ -34,6 +34,8 @@ pub struct Config {
     pub data_log_dir: Option<PathBuf>,
     pub client_port: u16,
     pub client_port_address: IpAddr,
+    /// The TLS client port (`secureClientPort`); the `ssl.*` keys configure it.
+    pub secure_client_port: Option<u16>,
     pub max_client_cnxns: u32,
     pub min_session_timeout: Option<u32>,
     pub max_session_timeout: Option<u32>,
@@ -70,6 +72,7 @@ impl Default for Config {
             data_log_dir: None,
             client_port: 2181,
             client_port_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            secure_client_port: None,
             max_client_cnxns: 60,
             min_session_timeout: None,
             max_session_timeout: None,
@@ -94,7 +97,6 @@ impl Default for Config {
 const ACCEPTED: &[&str] = &[
     "initLimit",
     "syncLimit",
-    "secureClientPort",
     "secureClientPortAddress",
     "standaloneEnabled",
     "reconfigEnabled",
@@ -175,6 +177,7 @@ impl Config {
             "dataDir" => self.data_dir = PathBuf::from(v),
             "dataLogDir" => self.data_log_dir = Some(PathBuf::from(v)),
             "clientPort" => self.client_port = num(key, v, 1)?,
+            "secureClientPort" => self.secure_client_port = Some(num(key, v, 1)?),
             "clientPortAddress" => {
                 self.client_port_address =
                     v.parse().map_err(|_| bad(key, v, "is not an IP address"))?

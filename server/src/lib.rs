@@ -13,6 +13,7 @@ pub mod reply;
 pub mod server;
 pub mod session;
 pub mod stats;
+pub mod tls;
 pub mod watch;
 
 pub use config::Config;

@@ -31,6 +31,7 @@ struct Cli {
 /// Offline tools; with no subcommand, `warren` runs the server.
 #[derive(Subcommand)]
 enum Command {
+    #[cfg(feature = "tools")]
     #[command(flatten)]
     Tool(warren_tools::ToolCommand),
 }
@@ -44,8 +45,10 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Tool(t)) = cli.command {
-        return warren_tools::run(t).map_err(anyhow::Error::from);
+    match cli.command {
+        #[cfg(feature = "tools")]
+        Some(Command::Tool(t)) => return warren_tools::run(t).map_err(anyhow::Error::from),
+        None => {}
     }
     let mut config = match &cli.config {
         Some(p) => Config::from_file(p)?,

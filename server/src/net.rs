@@ -16,9 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::{mpsc, oneshot};
 use warren_proto::consts::{op, xid};
 use warren_proto::{
@@ -105,8 +103,8 @@ fn reply_frame(xid: i32, zxid: i64, err: ErrorCode, body: &[u8]) -> Vec<u8> {
 }
 
 /// Reads one frame: a big-endian length, then that many bytes.
-async fn read_frame(
-    rd: &mut BufReader<OwnedReadHalf>,
+async fn read_frame<R: AsyncRead + Unpin>(
+    rd: &mut R,
     max: usize,
     len_bytes: Option<[u8; 4]>,
 ) -> Result<Option<Vec<u8>>, String> {
@@ -134,7 +132,7 @@ async fn read_frame(
     Ok(Some(body))
 }
 
-async fn writer_task(wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<OutFrame>) {
+async fn writer_task<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::UnboundedReceiver<OutFrame>) {
     let mut wr = BufWriter::new(wr);
     while let Some(f) = rx.recv().await {
         let mut next = Some(f);
@@ -161,10 +159,17 @@ async fn writer_task(wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<OutFram
     }
 }
 
-/// Serves one client connection until it closes.
-pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+/// Serves one client connection, plain or TLS, until it closes. `x509` is the subject of
+/// a verified client certificate.
+pub async fn serve_connection<S>(
+    shared: Arc<Shared>,
+    stream: S,
+    peer: SocketAddr,
+    x509: Option<String>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (rd, mut wr) = tokio::io::split(stream);
     let mut rd = BufReader::new(rd);
     let mut first = [0u8; 4];
     if rd.read_exact(&mut first).await.is_err() {
@@ -197,7 +202,14 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: Sock
     tokio::spawn(writer_task(wr, rx));
     let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     shared.stats.connection_opened(conn, peer);
-    let who = Arc::new(Mutex::new(Arc::new(Identities::for_peer(peer.ip()))));
+    let mut ids = Identities::for_peer(peer.ip());
+    if let Some(subject) = x509 {
+        ids.add(Id {
+            scheme: "x509".into(),
+            id: subject,
+        });
+    }
+    let who = Arc::new(Mutex::new(Arc::new(ids)));
     if let Some((session, timeout)) = handshake(&shared, &creq, conn, &out, peer, &who).await {
         shared.stats.connection_session(conn, session, timeout);
         shared.watches.register_connection(conn, out.clone());
@@ -314,9 +326,9 @@ fn is_write(op: i32) -> bool {
     )
 }
 
-async fn run_session(
+async fn run_session<R: AsyncRead + Unpin>(
     shared: &Arc<Shared>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut R,
     conn: ConnId,
     session: i64,
     out: &Outbound,

@@ -186,6 +186,26 @@ impl Server {
         let shared = self.shared.clone();
         tokio::spawn(expire_sessions(shared.clone()));
         tokio::spawn(reap_containers_and_ttls(shared.clone()));
+        if let Some(port) = shared.config.secure_client_port {
+            match crate::tls::acceptor(&shared.config) {
+                Ok(Some(acceptor)) => {
+                    let addr = std::net::SocketAddr::new(shared.config.client_port_address, port);
+                    match TcpListener::bind(addr).await {
+                        Ok(l) => {
+                            tracing::info!(%addr, "serving TLS clients");
+                            tokio::spawn(accept_tls(shared.clone(), l, acceptor));
+                        }
+                        Err(e) => {
+                            tracing::error!(%addr, "secure client port disabled: cannot listen: {e}")
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(
+                    "secure client port {port} disabled: {e}; the plain client port keeps serving"
+                ),
+            }
+        }
         let max_per_ip = shared.config.max_client_cnxns;
         let per_ip: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, u32>>> = Arc::default();
         tokio::pin!(shutdown);
@@ -213,7 +233,8 @@ impl Server {
                     let s = shared.clone();
                     let counts = per_ip.clone();
                     tokio::spawn(async move {
-                        serve_connection(s, stream, peer).await;
+                        let _ = stream.set_nodelay(true);
+                        serve_connection(s, stream, peer, None).await;
                         let mut g = counts.lock();
                         if let Some(n) = g.get_mut(&peer.ip()) {
                             *n = n.saturating_sub(1);
@@ -387,4 +408,39 @@ fn reap_candidates(shared: &Shared) -> Result<Vec<String>, tree::TreeError> {
         }
     }
     Ok(out)
+}
+
+/// Accepts TLS clients on the secure port. A failed handshake closes only that connection.
+async fn accept_tls(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("secure accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let s = shared.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor.accept(stream).await {
+                Ok(tls) => {
+                    let subject = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(crate::tls::x509_identity);
+                    serve_connection(s, tls, peer, subject).await;
+                }
+                Err(e) => tracing::warn!(%peer, "TLS handshake failed: {e}"),
+            }
+        });
+    }
 }
