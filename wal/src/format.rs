@@ -142,9 +142,15 @@ mod tests {
     #[test]
     fn file_names_round_trip() {
         assert_eq!(segment_file_name(0x2a), "wal-000000000000002a.log");
-        assert_eq!(parse_segment_file_name("wal-000000000000002a.log"), Some(0x2a));
+        assert_eq!(
+            parse_segment_file_name("wal-000000000000002a.log"),
+            Some(0x2a)
+        );
         assert_eq!(parse_segment_file_name("wal-2a.log"), None);
-        assert_eq!(parse_segment_file_name("wal-000000000000002a.log.tmp"), None);
+        assert_eq!(
+            parse_segment_file_name("wal-000000000000002a.log.tmp"),
+            None
+        );
         assert_eq!(parse_segment_file_name("LOCK"), None);
     }
 

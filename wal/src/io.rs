@@ -27,7 +27,7 @@ pub enum Backend {
 pub(crate) enum IoBackend {
     Std,
     #[cfg(feature = "io-uring")]
-    Uring(crate::uring::Ring),
+    Uring(Box<crate::uring::Ring>),
 }
 
 impl IoBackend {
@@ -36,7 +36,7 @@ impl IoBackend {
             Backend::Std => IoBackend::Std,
             #[cfg(feature = "io-uring")]
             Backend::IoUring => match crate::uring::Ring::new() {
-                Ok(ring) => IoBackend::Uring(ring),
+                Ok(ring) => IoBackend::Uring(Box::new(ring)),
                 Err(e) => {
                     tracing::warn!(error = %e, "wal: io_uring unavailable, using the std backend");
                     IoBackend::Std
@@ -142,7 +142,8 @@ pub(crate) fn create_segment(
     if let Some(len) = prealloc {
         preallocate(&file, &tmp, len)?;
     }
-    file.sync_all().map_err(|e| WalError::io("fsync", &tmp, e))?;
+    file.sync_all()
+        .map_err(|e| WalError::io("fsync", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| WalError::io("rename", &tmp, e))?;
     sync_dir(dir)?;
     Ok((file, path))

@@ -35,9 +35,7 @@ pub use format::{
 };
 pub use io::Backend;
 pub use scan::{
-    list_segments, read_segment_file, rewrite_record_checksum, verify_dir, verify_segment,
-    Fault, FaultKind, Record, SegmentReader, SegmentReport, VerifyReport,
+    list_segments, read_segment_file, rewrite_record_checksum, verify_dir, verify_segment, Fault,
+    FaultKind, Record, SegmentReader, SegmentReport, VerifyReport,
 };
-pub use wal::{
-    AppendTicket, FsyncPolicy, SegmentInfo, Wal, WalIter, WalOptions, WalStats,
-};
+pub use wal::{AppendTicket, FsyncPolicy, SegmentInfo, Wal, WalIter, WalOptions, WalStats};

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Result, WalError};
 use crate::format::{
-    decode_header, le_u32, le_u64, parse_segment_file_name, record_crc, SegmentHeader,
-    FRAME_LEN, HEADER_LEN, MAX_PAYLOAD, MIN_BODY_LEN,
+    decode_header, le_u32, le_u64, parse_segment_file_name, record_crc, SegmentHeader, FRAME_LEN,
+    HEADER_LEN, MAX_PAYLOAD, MIN_BODY_LEN,
 };
 
 /// One record of the log.
@@ -59,7 +59,10 @@ impl Window {
             self.buf.resize(n.max(WINDOW), 0);
             let mut filled = 0;
             while filled < self.buf.len() {
-                match self.file.read_at(&mut self.buf[filled..], off + filled as u64) {
+                match self
+                    .file
+                    .read_at(&mut self.buf[filled..], off + filled as u64)
+                {
                     Ok(0) => break,
                     Ok(k) => filled += k,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -476,8 +479,14 @@ pub(crate) fn scan_segment(path: &Path, is_last: bool, keep_going: bool) -> Resu
                 extent_end,
                 resync,
             } => {
-                let (kind, why) =
-                    classify(&mut win, is_last, off, extent_end, file_len, report.last_seq)?;
+                let (kind, why) = classify(
+                    &mut win,
+                    is_last,
+                    off,
+                    extent_end,
+                    file_len,
+                    report.last_seq,
+                )?;
                 let reason = match why {
                     Some(why) => format!("{reason}; {why}"),
                     None => reason,
@@ -710,7 +719,11 @@ pub fn rewrite_record_checksum(path: &Path, offset: u64) -> Result<(u32, u32)> {
         .len();
     let mut head = [0u8; FRAME_LEN as usize];
     if offset < HEADER_LEN || offset + FRAME_LEN > file_len {
-        return Err(WalError::corrupt(path, offset, "no record frame at this offset"));
+        return Err(WalError::corrupt(
+            path,
+            offset,
+            "no record frame at this offset",
+        ));
     }
     file.read_exact_at(&mut head, offset)
         .map_err(|e| WalError::io("read", path, e))?;

@@ -297,10 +297,7 @@ impl Shared {
             if let Some(f) = &p.failure {
                 return Err(f.to_error());
             }
-            p = self
-                .progress_cv
-                .wait(p)
-                .unwrap_or_else(|e| e.into_inner());
+            p = self.progress_cv.wait(p).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -351,9 +348,7 @@ fn writer_main(sh: Arc<Shared>, mut io: IoBackend) {
         let want_sync = match sh.opts.fsync {
             FsyncPolicy::Always => true,
             FsyncPolicy::EveryMillis(ms) => {
-                sync_requested
-                    || shutdown
-                    || last_sync.elapsed() >= Duration::from_millis(ms)
+                sync_requested || shutdown || last_sync.elapsed() >= Duration::from_millis(ms)
             }
             FsyncPolicy::Never => sync_requested || shutdown,
         };
@@ -405,8 +400,15 @@ fn write_round(
             // acknowledged: the final fsync below only covers the new one.
             if let Some(a) = files.active.as_mut() {
                 if a.dirty {
-                    let path = files.segs.last().map(|s| s.path.clone()).unwrap_or_default();
-                    let a = files.active.as_mut().ok_or_else(|| missing_active(&sh.dir))?;
+                    let path = files
+                        .segs
+                        .last()
+                        .map(|s| s.path.clone())
+                        .unwrap_or_default();
+                    let a = files
+                        .active
+                        .as_mut()
+                        .ok_or_else(|| missing_active(&sh.dir))?;
                     io.datasync(&a.file).map_err(|e| Failure {
                         op: "fsync",
                         path,
@@ -672,16 +674,19 @@ impl Wal {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| WalError::io("open", &lock_path, e))?;
-        rustix::fs::flock(&lock_file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .map_err(|e| {
-                if e == rustix::io::Errno::WOULDBLOCK {
-                    WalError::Locked {
-                        dir: dir.to_path_buf(),
-                    }
-                } else {
-                    WalError::io("lock", &lock_path, e.into())
+        rustix::fs::flock(
+            &lock_file,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        )
+        .map_err(|e| {
+            if e == rustix::io::Errno::WOULDBLOCK {
+                WalError::Locked {
+                    dir: dir.to_path_buf(),
                 }
-            })?;
+            } else {
+                WalError::io("lock", &lock_path, e.into())
+            }
+        })?;
         remove_temp_files(dir)?;
 
         let (segs, active, deleted) = recover(dir)?;
@@ -855,7 +860,11 @@ impl Wal {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let limit = if start + i + 1 == n { Some(s.used) } else { None };
+                let limit = if start + i + 1 == n {
+                    Some(s.used)
+                } else {
+                    None
+                };
                 (s.path.clone(), limit)
             })
             .collect();

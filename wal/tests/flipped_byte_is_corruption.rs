@@ -6,7 +6,10 @@ mod common;
 use common::*;
 use warren_wal::{rewrite_record_checksum, verify_dir, FaultKind, Wal, WalError};
 
-fn corrupt_err(dir: &std::path::Path, o: warren_wal::WalOptions) -> (std::path::PathBuf, u64, String) {
+fn corrupt_err(
+    dir: &std::path::Path,
+    o: warren_wal::WalOptions,
+) -> (std::path::PathBuf, u64, String) {
     match Wal::open(dir, o) {
         Err(e @ WalError::Corrupt { .. }) => {
             let msg = e.to_string();

@@ -60,11 +60,20 @@ fn acknowledged_appends_survive_sigkill() {
         let mut max_acked = 0u64;
         for round in 0..3 {
             let mut child = Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "sigkill_child_entry", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "sigkill_child_entry",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_DIR, tmp.path())
                 .env(
                     CHILD_BACKEND,
-                    if backend == Backend::IoUring { "uring" } else { "std" },
+                    if backend == Backend::IoUring {
+                        "uring"
+                    } else {
+                        "std"
+                    },
                 )
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -86,7 +95,10 @@ fn acknowledged_appends_survive_sigkill() {
             };
             let t0 = Instant::now();
             while acks.lock().unwrap().len() < 300 + round * 100 {
-                assert!(t0.elapsed() < Duration::from_secs(60), "child made no progress");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(60),
+                    "child made no progress"
+                );
                 std::thread::sleep(Duration::from_millis(2));
             }
             child.kill().unwrap(); // SIGKILL
@@ -101,7 +113,10 @@ fn acknowledged_appends_survive_sigkill() {
             assert_records(&records, &present);
             let last = wal.last_seq();
             for seq in &acked {
-                assert!(*seq <= last, "acknowledged seq {seq} lost (last {last}, round {round})");
+                assert!(
+                    *seq <= last,
+                    "acknowledged seq {seq} lost (last {last}, round {round})"
+                );
             }
             max_acked = max_acked.max(acked.iter().copied().max().unwrap_or(0));
             assert!(last >= max_acked);

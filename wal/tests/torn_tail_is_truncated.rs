@@ -65,7 +65,11 @@ fn garbage_after_a_valid_length_is_truncated() {
         // Seq 50's frame keeps its length but its checksum, seq and the first part of its
         // payload are overwritten; the rest of the payload reads as zeros. Then the
         // preallocated zero space follows.
-        write_bytes(&last, off + 4, &[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7]);
+        write_bytes(
+            &last,
+            off + 4,
+            &[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7],
+        );
         write_bytes(&last, off + 16, &vec![0u8; len]);
         write_bytes(&last, off + 16, &[0x99; 3]);
         assert!(std::fs::metadata(&last).unwrap().len() > end);

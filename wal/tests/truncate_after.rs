@@ -56,7 +56,9 @@ fn truncate_waits_for_in_flight_appends() {
         let tmp = tempfile::tempdir().unwrap();
         let wal = Wal::open(tmp.path(), opts(backend)).unwrap();
         // Tickets not yet waited for: truncate must write them before cutting.
-        let tickets: Vec<_> = (1..=100).map(|s| wal.append(s, &payload(s)).unwrap()).collect();
+        let tickets: Vec<_> = (1..=100)
+            .map(|s| wal.append(s, &payload(s)).unwrap())
+            .collect();
         wal.truncate_after(60).unwrap();
         for t in tickets {
             t.wait().unwrap();

@@ -64,7 +64,11 @@ fn every_bad_record_is_listed_and_checksums_can_be_rewritten() {
     }
     let report = verify_dir(tmp.path()).unwrap();
     assert!(!report.is_clean());
-    assert!(report.faults.iter().all(|f| f.reason.contains("seq")), "{:?}", report.faults);
+    assert!(
+        report.faults.iter().all(|f| f.reason.contains("seq")),
+        "{:?}",
+        report.faults
+    );
     // Put the seq bytes back: clean again.
     for &off in &bad {
         flip_byte(&seg, off + 12);
