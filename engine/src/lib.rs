@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod check;
 pub mod compaction;
 mod engine;
 pub mod error;

@@ -19,15 +19,86 @@ pub fn parse_number(s: &str) -> Result<i64, String> {
     parsed.map_err(|e| format!("{s:?} is not a decimal or 0x-hex number: {e}"))
 }
 
+/// A zxid argument: `0x…` hex or decimal, not negative.
+///
+/// # Errors
+/// A message for clap.
+pub fn parse_zxid(s: &str) -> Result<u64, String> {
+    let v = parse_number(s)?;
+    u64::try_from(v).map_err(|_| format!("{s:?} is not a zxid (negative)"))
+}
+
 /// Every offline tool.
 #[derive(Debug, Clone, Subcommand)]
 pub enum ToolCommand {
-    /// Inspect, check, cut and repair txn logs (ZooKeeper `log.*` files).
+    /// Inspect, check, cut and repair txn logs (ZooKeeper `log.*` files and Warren WAL
+    /// segments `wal-*.log`; the format is told by the magic).
     #[command(subcommand)]
     Txnlog(TxnlogCommand),
-    /// Inspect snapshots (ZooKeeper `snapshot.*`, plain, .gz or .snappy).
+    /// Inspect snapshots (ZooKeeper `snapshot.*`, plain, .gz or .snappy) and the tree of a
+    /// Warren data dir at any zxid within retention.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Disaster recovery: build a new Warren data dir holding exactly the state at a zxid.
+    Replay(ReplayArgs),
+    /// Migrate an Apache ZooKeeper data dir (newest valid snapshot + later logs) to a new
+    /// Warren data dir.
+    Import(ImportArgs),
+    /// Verify every checksum of a Warren data dir (WAL records, SSTable blocks, manifest);
+    /// fail on any fault.
+    Check(CheckArgs),
+}
+
+/// Options shared by the commands that read a Warren data dir's history.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The dataLogDir, when the wal is not under the data dir (reads `<DIR>/wal`).
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
+    /// How many txns of history the engine keeps (the server's `warren.retentionTxns`):
+    /// zxids older than `last - this` are refused, as compaction may have dropped them.
+    #[arg(long, default_value_t = crate::datadir::DEFAULT_RETENTION_TXNS)]
+    pub retention_txns: u64,
+}
+
+/// `replay` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The Warren data dir to recover from.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The zxid whose state the new data dir holds (0x-hex or decimal).
+    #[arg(long, value_parser = parse_zxid)]
+    pub to_zxid: u64,
+    /// The new data dir (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// `import` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// ZooKeeper's dataDir (the one holding `version-2/`, or `version-2` itself).
+    #[arg(long)]
+    pub zookeeper_data_dir: PathBuf,
+    /// ZooKeeper's dataLogDir, when its txn logs are not in the dataDir.
+    #[arg(long)]
+    pub zookeeper_log_dir: Option<PathBuf>,
+    /// The new Warren data dir (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `check` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The Warren data dir (holding `engine/` and usually `wal/`).
+    pub dir: PathBuf,
+    /// The dataLogDir, when the wal is not under the data dir.
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
 }
 
 /// `txnlog …`
@@ -37,10 +108,12 @@ pub enum TxnlogCommand {
     Dump(TxnlogDumpArgs),
     /// Check every record; report each bad one with file and offset; fail if any.
     Verify {
-        /// A log file, or a directory whose log.* files are checked in zxid order.
+        /// A log file or WAL segment, or a directory of log.* files, a wal dir, or a Warren
+        /// data dir (its wal/), checked in zxid order.
         path: PathBuf,
     },
-    /// Write a copy of a log that ends at a zxid (like ZooKeeper's LogChopper).
+    /// Write a copy of a log that ends at a zxid (like ZooKeeper's LogChopper). For a
+    /// Warren wal dir, OUT is a new wal dir.
     Chop {
         /// The last zxid to keep (0x-hex or decimal); it must be in the log.
         #[arg(long, value_parser = parse_number)]
@@ -70,7 +143,8 @@ pub enum TxnlogCommand {
 /// `txnlog dump` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct TxnlogDumpArgs {
-    /// A log file, or a directory whose log.* files are dumped in zxid order.
+    /// A log file or WAL segment, or a directory of log.* files, a wal dir, or a Warren
+    /// data dir (its wal/), dumped in zxid order.
     pub path: PathBuf,
     /// One JSON object per txn instead of text.
     #[arg(long)]
@@ -94,7 +168,8 @@ pub struct TxnlogDumpArgs {
 pub enum SnapshotCommand {
     /// Print every znode and session, as ZooKeeper's SnapshotFormatter does.
     Dump {
-        /// The snapshot file (compression is detected from its first bytes).
+        /// A ZooKeeper snapshot file (compression is detected from its first bytes), or a
+        /// Warren data dir.
         file: PathBuf,
         /// Print each znode's data in base64 instead of its length.
         #[arg(short = 'd', long = "data", conflicts_with = "json")]
@@ -102,6 +177,27 @@ pub enum SnapshotCommand {
         /// Print the tree as SnapshotFormatter -json does.
         #[arg(long)]
         json: bool,
+        /// Warren data dir only: the tree as of this zxid (default: the latest).
+        #[arg(long, value_parser = parse_zxid)]
+        at_zxid: Option<u64>,
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
+    /// Warren data dir: the nodes created, deleted and changed between two zxids.
+    Diff {
+        /// The Warren data dir.
+        dir: PathBuf,
+        /// The older zxid (0x-hex or decimal).
+        #[arg(long, value_parser = parse_zxid)]
+        from_zxid: u64,
+        /// The newer zxid (0x-hex or decimal).
+        #[arg(long, value_parser = parse_zxid)]
+        to_zxid: u64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        history: HistoryArgs,
     },
 }
 

@@ -55,6 +55,32 @@ pub enum ToolError {
     /// The user answered "Abort" to a recovery question.
     #[error("recovery aborted; nothing was written")]
     Aborted,
+    /// Warren's storage engine failed on the data dir at `path`.
+    #[error("{}: {source}", path.display())]
+    Engine {
+        path: PathBuf,
+        #[source]
+        source: warren_engine::EngineError,
+    },
+    /// Warren's txn log failed (its message names the file and offset).
+    #[error(transparent)]
+    Wal(#[from] warren_wal::WalError),
+    /// A record in Warren's engine does not decode, or the engine failed under the tree.
+    #[error("{}: {source}", path.display())]
+    Tree {
+        path: PathBuf,
+        #[source]
+        source: warren_tree::TreeError,
+    },
+    /// A zxid older than the engine's retention window.
+    #[error("zxid {requested:#x} is outside the retention window: the oldest readable zxid is {oldest:#x}")]
+    TooOld { requested: u64, oldest: u64 },
+    /// A zxid newer than anything the data dir holds.
+    #[error("zxid {requested:#x} is beyond the last zxid {last:#x} of the data dir")]
+    TooNew { requested: u64, last: u64 },
+    /// `check` found damage; the report has already been printed.
+    #[error("{faults} fault(s) found")]
+    CheckFailed { faults: usize },
 }
 
 impl ToolError {
@@ -63,6 +89,31 @@ impl ToolError {
         ToolError::Io {
             path: path.to_owned(),
             source,
+        }
+    }
+
+    /// Wraps an engine error on the engine dir `path`, turning a too-old read into
+    /// [`ToolError::TooOld`].
+    pub fn engine(path: &Path, source: warren_engine::EngineError) -> ToolError {
+        match source {
+            warren_engine::EngineError::SeqTooOld { requested, oldest } => {
+                ToolError::TooOld { requested, oldest }
+            }
+            source => ToolError::Engine {
+                path: path.to_owned(),
+                source,
+            },
+        }
+    }
+
+    /// Wraps a tree error on the engine dir `path`.
+    pub fn tree(path: &Path, source: warren_tree::TreeError) -> ToolError {
+        match source {
+            warren_tree::TreeError::Engine(e) => ToolError::engine(path, e),
+            source => ToolError::Tree {
+                path: path.to_owned(),
+                source,
+            },
         }
     }
 

@@ -2,28 +2,38 @@
 //! files. The command line is [`ToolCommand`]; [`run`] carries one out. Each tool is also a
 //! library function that writes to any `Write`, for tests and for other front ends.
 //!
-//! Formats are told apart by their magic ([`detect`]); this crate reads Apache ZooKeeper's
-//! txn logs ([`zklog`]) and snapshots ([`zksnap`]) so far, and Warren's own WAL segments and
-//! engine files are recognised so their readers can slot in beside them.
+//! Formats are told apart by their magic ([`detect`]): Apache ZooKeeper's txn logs
+//! ([`zklog`]) and snapshots ([`zksnap`]), Warren's WAL segments ([`walfile`]) and data dirs
+//! ([`datadir`]). One module per tool: `txnlog_dump`, `txnlog_verify`, `chop`, `recover`,
+//! `snapshot_dump`, `snapshot_diff`, `replay`, `import`, `check`.
 #![deny(unsafe_code)]
 
+pub mod check;
 pub mod chop;
 pub mod cli;
+pub mod datadir;
 pub mod detect;
 pub mod error;
+pub mod import;
 pub mod java;
 pub mod jute_text;
 pub mod recover;
+pub mod replay;
+pub mod snapshot_diff;
 pub mod snapshot_dump;
 pub mod txnfmt;
 pub mod txnlog_dump;
 pub mod txnlog_verify;
+pub mod walfile;
 pub mod zklog;
 pub mod zksnap;
 
 use std::io::{BufRead, Write};
 
-pub use cli::{SnapshotCommand, ToolCommand, TxnlogCommand, TxnlogDumpArgs};
+pub use cli::{
+    CheckArgs, HistoryArgs, ImportArgs, ReplayArgs, SnapshotCommand, ToolCommand, TxnlogCommand,
+    TxnlogDumpArgs,
+};
 pub use error::ToolError;
 
 use detect::{detect, FileKind};
@@ -41,6 +51,26 @@ pub fn run(cmd: ToolCommand) -> Result<(), ToolError> {
     let r = run_with(cmd, &mut out, &mut warn, &mut input);
     let flushed = out.flush().map_err(ToolError::Output);
     r.and(flushed)
+}
+
+/// Where a txnlog command's PATH points to Warren's WAL: a segment file (the files), or
+/// a wal dir or data dir (the wal dir and its segments). `None` for ZooKeeper's files.
+fn warren_wal_target(
+    path: &std::path::Path,
+) -> Result<Option<(Option<std::path::PathBuf>, Vec<std::path::PathBuf>)>, ToolError> {
+    if path.is_dir() {
+        if zklog::list_logs(path)?.is_empty() {
+            if let Some(d) = walfile::warren_wal_dir(path) {
+                let segs = walfile::segments(&d)?;
+                return Ok(Some((Some(d), segs)));
+            }
+        }
+        return Ok(None);
+    }
+    if detect(path)? == FileKind::WarrenWal {
+        return Ok(Some((None, vec![path.to_owned()])));
+    }
+    Ok(None)
 }
 
 /// A file argument that must be of a ZooKeeper kind this command reads.
@@ -78,7 +108,6 @@ pub fn run_with(
 ) -> Result<(), ToolError> {
     match cmd {
         ToolCommand::Txnlog(TxnlogCommand::Dump(a)) => {
-            require(&a.path, &[FileKind::ZkTxnLog])?;
             let opts = txnlog_dump::DumpOptions {
                 json: a.json,
                 from_zxid: a.from_zxid,
@@ -86,11 +115,20 @@ pub fn run_with(
                 session: a.session,
                 path_prefix: a.path_prefix,
             };
+            if let Some((_, files)) = warren_wal_target(&a.path)? {
+                return txnlog_dump::dump_warren(&files, &opts, out, warn).map(|_| ());
+            }
+            require(&a.path, &[FileKind::ZkTxnLog])?;
             txnlog_dump::dump(&a.path, &opts, out, warn).map(|_| ())
         }
         ToolCommand::Txnlog(TxnlogCommand::Verify { path }) => {
-            require(&path, &[FileKind::ZkTxnLog])?;
-            let report = txnlog_verify::verify(&path, out)?;
+            let report = match warren_wal_target(&path)? {
+                Some((dir, files)) => txnlog_verify::verify_warren(dir.as_deref(), &files, out)?,
+                None => {
+                    require(&path, &[FileKind::ZkTxnLog])?;
+                    txnlog_verify::verify(&path, out)?
+                }
+            };
             if report.problems.is_empty() {
                 Ok(())
             } else {
@@ -104,6 +142,10 @@ pub fn run_with(
             file,
             out: to,
         }) => {
+            if let Some((dir, _)) = warren_wal_target(&file)? {
+                let input = dir.unwrap_or(file);
+                return chop::chop_warren(&input, zxid, &to, out).map(|_| ());
+            }
             require(&file, &[FileKind::ZkTxnLog])?;
             chop::chop(&file, zxid, &to, out).map(|_| ())
         }
@@ -113,15 +155,40 @@ pub fn run_with(
             verbose,
             out: to,
         }) => {
-            require(&file, &[FileKind::ZkTxnLog])?;
             let opts = recover::RecoverOptions {
                 yes,
                 verbose,
                 out: to,
             };
+            if !file.is_dir() && detect(&file)? == FileKind::WarrenWal {
+                return recover::recover_warren(&file, &opts, out, input).map(|_| ());
+            }
+            require(&file, &[FileKind::ZkTxnLog])?;
             recover::recover(&file, &opts, out, input).map(|_| ())
         }
-        ToolCommand::Snapshot(SnapshotCommand::Dump { file, data, json }) => {
+        ToolCommand::Snapshot(SnapshotCommand::Dump {
+            file,
+            data,
+            json,
+            at_zxid,
+            history,
+        }) => {
+            if file.is_dir() {
+                let opts = snapshot_dump::WarrenDumpOptions {
+                    data,
+                    json,
+                    at_zxid,
+                    log_dir: history.log_dir,
+                    retention_txns: history.retention_txns,
+                };
+                return snapshot_dump::dump_warren(&file, &opts, out);
+            }
+            if at_zxid.is_some() {
+                return Err(ToolError::Usage(
+                    "--at-zxid needs a Warren data dir: a ZooKeeper snapshot holds one state only"
+                        .into(),
+                ));
+            }
             require(
                 &file,
                 &[
@@ -137,6 +204,50 @@ pub fn run_with(
                 out,
                 warn,
             )
+        }
+        ToolCommand::Snapshot(SnapshotCommand::Diff {
+            dir,
+            from_zxid,
+            to_zxid,
+            json,
+            history,
+        }) => {
+            let opts = snapshot_diff::DiffOptions {
+                from_zxid,
+                to_zxid,
+                json,
+                log_dir: history.log_dir,
+                retention_txns: history.retention_txns,
+            };
+            snapshot_diff::diff(&dir, &opts, out)
+        }
+        ToolCommand::Replay(a) => {
+            let opts = replay::ReplayOptions {
+                data_dir: a.data_dir,
+                log_dir: a.history.log_dir,
+                to_zxid: a.to_zxid,
+                out: a.out,
+                retention_txns: a.history.retention_txns,
+            };
+            replay::replay(&opts, out).map(|_| ())
+        }
+        ToolCommand::Import(a) => {
+            let opts = import::ImportOptions {
+                zk_data_dir: a.zookeeper_data_dir,
+                zk_log_dir: a.zookeeper_log_dir,
+                out: a.out,
+            };
+            import::import(&opts, out, warn).map(|_| ())
+        }
+        ToolCommand::Check(a) => {
+            let s = check::check(&a.dir, a.log_dir.as_deref(), out)?;
+            if s.faults.is_empty() {
+                Ok(())
+            } else {
+                Err(ToolError::CheckFailed {
+                    faults: s.faults.len(),
+                })
+            }
         }
     }
 }

@@ -2,13 +2,16 @@
 //! checksum does not match their bytes, as ZooKeeper's TxnLogToolkit `-r` does: each bad
 //! entry is shown and, unless `--yes`, the user is asked whether to fix it. The result goes
 //! to a new file (`FILE.fixed` by default); everything else in it is byte for byte the
-//! original, padding included.
+//! original, padding included. [`recover_warren`] does the same for Warren WAL segments.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::ToolError;
 use crate::txnfmt::toolkit_line;
+use warren_proto::Jute;
+
+use crate::walfile::{WalFile, WalScan};
 use crate::zklog::{LogEnd, Scan, ZkLog};
 
 /// How `recover` runs.
@@ -163,4 +166,102 @@ pub fn recover(
         ),
     )?;
     Ok(RecoverSummary { output, fixed, bad })
+}
+
+/// `txnlog recover` on a Warren WAL segment: the same dialogue as [`recover`]; the file is
+/// copied to the output byte for byte and each accepted bad checksum is rewritten there by
+/// the wal crate (`rewrite_record_checksum`). A frame whose length cannot be trusted
+/// stops the scan: nothing after it can be delimited, so it is reported and left as is.
+///
+/// # Errors
+/// As [`recover`]; [`ToolError::Wal`] when rewriting a checksum fails.
+pub fn recover_warren(
+    file: &Path,
+    opts: &RecoverOptions,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+) -> Result<RecoverSummary, ToolError> {
+    let output = opts.out.clone().unwrap_or_else(|| {
+        let mut s = file.as_os_str().to_owned();
+        s.push(".fixed");
+        PathBuf::from(s)
+    });
+    if output.exists() {
+        return Err(ToolError::Usage(format!(
+            "recovery file {} already exists; not overwriting it",
+            output.display()
+        )));
+    }
+    let seg = WalFile::open(file)?;
+    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
+    say(
+        out,
+        &format!(
+            "Warren WAL segment with first zxid 0x{:x} format version {}\n",
+            seg.header.first_seq, seg.header.version
+        ),
+    )?;
+    let (mut bad, mut count) = (0usize, 0usize);
+    let mut to_fix: Vec<u64> = Vec::new();
+    let mut damage: Option<ToolError> = None;
+    for item in seg.frames() {
+        let e = match item {
+            WalScan::Entry(e) => e,
+            WalScan::End { .. } => break,
+            WalScan::Bad { offset, reason } => {
+                say(
+                    out,
+                    &format!("error: offset {offset}: {reason}; left as it is\n"),
+                )?;
+                damage = Some(ToolError::corrupt(file, offset, reason));
+                break;
+            }
+        };
+        count += 1;
+        let line = match warren_proto::txn::TxnHeader::from_bytes(e.payload) {
+            Ok(h) => toolkit_line(&h, e.payload.get(28..).unwrap_or_default()),
+            Err(err) => format!("<record at offset {}: {err}>\n", e.offset),
+        };
+        if !e.crc_ok() {
+            bad += 1;
+            let fix = if opts.yes {
+                say(out, &format!("CRC FIXED - {line}"))?;
+                true
+            } else {
+                say(out, &format!("CRC ERROR - {line}"))?;
+                match ask(out, input)? {
+                    Answer::Yes => true,
+                    Answer::No => false,
+                    Answer::Abort => return Err(ToolError::Aborted),
+                }
+            };
+            if fix {
+                to_fix.push(e.offset);
+            }
+        }
+        if opts.verbose {
+            say(out, &line)?;
+        }
+    }
+    say(out, &format!("EOF reached after {count} txns.\n"))?;
+    std::fs::copy(file, &output).map_err(|e| ToolError::io(&output, e))?;
+    for &offset in &to_fix {
+        warren_wal::rewrite_record_checksum(&output, offset)?;
+    }
+    say(
+        out,
+        &format!(
+            "Recovery file {} has been written with {} fixed CRC error(s)\n",
+            output.display(),
+            to_fix.len()
+        ),
+    )?;
+    if let Some(e) = damage {
+        return Err(e);
+    }
+    Ok(RecoverSummary {
+        output,
+        fixed: to_fix.len(),
+        bad,
+    })
 }

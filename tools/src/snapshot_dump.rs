@@ -1,6 +1,7 @@
 //! `snapshot dump`: prints a ZooKeeper snapshot the way ZooKeeper 3.8's SnapshotFormatter
 //! does: every znode's stat (or, with `-d`, its data in base64), then the sessions and the
 //! last zxid; or, with `--json`, the ncdu-style nested JSON tree it writes with `-json`.
+//! [`dump_warren`] prints a Warren data dir's tree as of any zxid in the same layout.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,8 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+use std::collections::HashMap;
+
+use crate::datadir::{DataDir, TreeAt};
 use crate::error::ToolError;
-use crate::java::date_to_string;
+use crate::java::{date_to_string, hash_iteration_order, long_hash, string_hash};
 use crate::zklog::zxid_from_name;
 use crate::zksnap::{Seal, ZkSnapshot};
 
@@ -184,4 +188,183 @@ pub fn json_tree(snap: &ZkSnapshot) -> String {
     }
     s.push(']');
     s
+}
+
+/// What `snapshot dump` reads from a Warren data dir.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WarrenDumpOptions {
+    /// Print each znode's data in base64 instead of its length.
+    pub data: bool,
+    /// Print the JSON tree instead of the text.
+    pub json: bool,
+    /// The zxid to show the tree at (default: the latest).
+    pub at_zxid: Option<u64>,
+    /// The dataLogDir, when the wal is not under the data dir.
+    pub log_dir: Option<std::path::PathBuf>,
+    /// How many txns of history the engine keeps (see [`crate::datadir`]).
+    pub retention_txns: u64,
+}
+
+/// Children of `path` at the dump's zxid, in the order ZooKeeper's tools list siblings
+/// (Java `HashSet` order of the names).
+fn ordered_children(
+    t: &TreeAt<'_>,
+    path: &str,
+) -> Result<Vec<(String, warren_tree::Node)>, ToolError> {
+    let kids = t.children(path)?;
+    if kids.len() < 2 {
+        return Ok(kids);
+    }
+    let hashes: Vec<i32> = kids.iter().map(|(n, _)| string_hash(n)).collect();
+    let order = hash_iteration_order(&hashes, 8);
+    let mut slots: Vec<Option<(String, warren_tree::Node)>> = kids.into_iter().map(Some).collect();
+    Ok(order.iter().filter_map(|&i| slots[i].take()).collect())
+}
+
+fn child_path(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+fn node_text(path: &str, n: &warren_tree::Node, with_data: bool) -> String {
+    let st = &n.stat;
+    let mut s = format!("----\n{path}\n");
+    s.push_str(&format!("  cZxid = {}\n", hex16(st.czxid)));
+    s.push_str(&format!("  ctime = {}\n", date_to_string(st.ctime)));
+    s.push_str(&format!("  mZxid = {}\n", hex16(st.mzxid)));
+    s.push_str(&format!("  mtime = {}\n", date_to_string(st.mtime)));
+    s.push_str(&format!("  pZxid = {}\n", hex16(st.pzxid)));
+    s.push_str(&format!("  cversion = {}\n", st.cversion));
+    s.push_str(&format!("  dataVersion = {}\n", st.version));
+    s.push_str(&format!("  aclVersion = {}\n", st.aversion));
+    s.push_str(&format!(
+        "  ephemeralOwner = {}\n",
+        hex16(st.ephemeral_owner)
+    ));
+    if with_data {
+        let b64 = n
+            .data
+            .as_deref()
+            .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
+            .unwrap_or_default();
+        s.push_str(&format!("  data = {b64}\n"));
+    } else {
+        let len = n.data.as_ref().map_or(0, Vec::len);
+        s.push_str(&format!("  dataLength = {len}\n"));
+    }
+    s
+}
+
+/// Dumps the tree of a Warren data dir as of a zxid in SnapshotFormatter's layout (stat
+/// lines with the stored cversion, as the formatter prints a snapshot), the sessions with
+/// their ephemeral counts, and `Last zxid:` = the zxid shown; or the `-json` tree. The
+/// tree is walked one sibling list at a time, so memory does not grow with its size.
+///
+/// # Errors
+/// [`ToolError::Usage`] when `dir` is not a data dir, [`ToolError::TooOld`] /
+/// [`ToolError::TooNew`] for a zxid outside what the engine holds, engine and wal errors
+/// (naming file and offset), [`ToolError::Output`].
+pub fn dump_warren(
+    dir: &Path,
+    opts: &WarrenDumpOptions,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    let dd = DataDir::locate(dir, opts.log_dir.as_deref())?;
+    let engine = dd.open(opts.retention_txns)?;
+    let t = TreeAt::new(&engine, &dd.engine_dir, opts.at_zxid)?;
+    let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
+    let root = t
+        .node("/")?
+        .ok_or_else(|| ToolError::corrupt(&dd.engine_dir, 0, "the tree has no root node"))?;
+    let bar = indicatif::ProgressBar::new(u64::try_from(t.node_count()?).unwrap_or(0));
+    if opts.json {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        w(
+            out,
+            &format!(
+                "[1,0,{{\"progname\":\"SnapshotFormatter.java\",\"progver\":\"0.01\",\"timestamp\":{now}}}"
+            ),
+        )?;
+        enum Step {
+            Node(String, String, warren_tree::Node),
+            Close,
+        }
+        let mut ino = 1000u64;
+        let mut stack = vec![Step::Node("/".into(), "/".into(), root)];
+        while let Some(step) = stack.pop() {
+            let (path, name, n) = match step {
+                Step::Close => {
+                    w(out, "]")?;
+                    continue;
+                }
+                Step::Node(p, name, n) => (p, name, n),
+            };
+            bar.inc(1);
+            let len = n.data.as_ref().map_or(0, Vec::len);
+            ino += 1;
+            let node = format!(
+                "{{\"name\":\"{}\",\"asize\":{len},\"dsize\":{len},\"dev\":0,\"ino\":{ino}}}",
+                quote(&name)
+            );
+            let kids = if n.num_children > 0 {
+                ordered_children(&t, &path)?
+            } else {
+                Vec::new()
+            };
+            if kids.is_empty() {
+                w(out, &format!(",{node}"))?;
+            } else {
+                w(out, &format!(",[{node}"))?;
+                stack.push(Step::Close);
+                for (cname, c) in kids.into_iter().rev() {
+                    stack.push(Step::Node(child_path(&path, &cname), cname, c));
+                }
+            }
+        }
+        w(out, "]")?;
+        bar.finish_and_clear();
+        return Ok(());
+    }
+    w(
+        out,
+        &format!("ZNode Details (count={}):\n", t.node_count()? + 1),
+    )?;
+    let mut ephemerals: HashMap<i64, usize> = HashMap::new();
+    let mut stack = vec![("/".to_owned(), root)];
+    while let Some((path, n)) = stack.pop() {
+        bar.inc(1);
+        w(out, &node_text(&path, &n, opts.data))?;
+        if path != "/" && n.stat.ephemeral_owner != 0 {
+            *ephemerals.entry(n.stat.ephemeral_owner).or_insert(0) += 1;
+        }
+        if n.num_children > 0 {
+            for (name, c) in ordered_children(&t, &path)?.into_iter().rev() {
+                stack.push((child_path(&path, &name), c));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    w(
+        out,
+        "----\nSession Details (sid, timeout, ephemeralCount):\n",
+    )?;
+    let sessions = t.sessions()?;
+    let hashes: Vec<i32> = sessions.iter().map(|s| long_hash(s.0)).collect();
+    for i in hash_iteration_order(&hashes, 16) {
+        let (sid, timeout) = sessions[i];
+        w(
+            out,
+            &format!(
+                "{}, {timeout}, {}\n",
+                hex16(sid),
+                ephemerals.get(&sid).copied().unwrap_or(0)
+            ),
+        )?;
+    }
+    w(out, &format!("----\nLast zxid: 0x{:x}\n", t.zxid))
 }

@@ -3,6 +3,9 @@
 //! checksum is wrong printed twice, first behind `CRC ERROR - `), or as one JSON object
 //! per txn; with zxid, session and path filters. A directory means all its `log.*` files
 //! in zxid order.
+//!
+//! Warren's WAL segments hold the same txn bytes, so [`dump_warren`] prints them the same
+//! way; only the per-file header line names the segment instead of a ZooKeeper log.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +16,10 @@ use warren_proto::consts::op;
 use crate::error::ToolError;
 use crate::java::short_long_date;
 use crate::txnfmt::{decode_txn, toolkit_line, txn_json, txn_paths};
-use crate::zklog::{expand_log_paths, LogEnd, RawEntry, Scan, ZkLog};
+use warren_proto::{Jute, Reader, TxnHeader};
+
+use crate::walfile::{WalFile, WalScan};
+use crate::zklog::{expand_log_paths, LogEnd, Scan, ZkLog};
 
 /// Which txns `txnlog dump` prints, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,7 +116,7 @@ fn dump_file(
                 if !e.crc_ok() {
                     summary.crc_errors += 1;
                 }
-                print_entry(&log.path, &e, opts, out, summary)?;
+                print_entry(&log.path, e.offset, e.crc_ok(), e.body, opts, out, summary)?;
                 if !e.eor_ok() {
                     return Err(ToolError::corrupt(
                         path,
@@ -141,25 +147,31 @@ fn dump_file(
     Ok(())
 }
 
+/// Prints one logged txn (`body` = TxnHeader, record, maybe a digest) if the filters want
+/// it; shared by ZooKeeper logs and Warren WAL segments, whose payloads are the same bytes.
 fn print_entry(
     path: &Path,
-    e: &RawEntry<'_>,
+    offset: u64,
+    crc_ok: bool,
+    body: &[u8],
     opts: &DumpOptions,
     out: &mut dyn Write,
     summary: &mut DumpSummary,
 ) -> Result<(), ToolError> {
-    let (h, rest) = match e.txn_header() {
+    let header = {
+        let mut r = Reader::new(body);
+        TxnHeader::read(&mut r).map(|h| (h, r.rest()))
+    };
+    let (h, rest) = match header {
         Ok(x) => x,
         Err(err) => {
             // Not even a header: say so in place of the txn.
             let msg = format!(
-                "entry at offset {} has {} bytes, too few for a txn header: {err}",
-                e.offset,
-                e.body.len()
+                "entry at offset {offset} has {} bytes, too few for a txn header: {err}",
+                body.len()
             );
             if opts.json {
-                let v =
-                    json!({"file": path.display().to_string(), "offset": e.offset, "error": msg});
+                let v = json!({"file": path.display().to_string(), "offset": offset, "error": msg});
                 w(out, &format!("{v}\n"))?;
             } else {
                 w(out, &format!("<{msg}>\n"))?;
@@ -183,8 +195,8 @@ fn print_entry(
     if opts.json {
         let mut m = Map::new();
         m.insert("file".into(), json!(path.display().to_string()));
-        m.insert("offset".into(), json!(e.offset));
-        m.insert("crc_ok".into(), json!(e.crc_ok()));
+        m.insert("offset".into(), json!(offset));
+        m.insert("crc_ok".into(), json!(crc_ok));
         m.insert("time".into(), json!(h.time));
         m.insert("date".into(), json!(short_long_date(h.time)));
         m.insert("session".into(), json!(format!("0x{:x}", h.client_id)));
@@ -209,9 +221,72 @@ fn print_entry(
     } else {
         // Like the toolkit: a bad checksum prints the txn twice, flagged and then as usual.
         let line = toolkit_line(&h, rest);
-        if !e.crc_ok() {
+        if !crc_ok {
             w(out, &format!("CRC ERROR - {line}"))?;
         }
         w(out, &line)
+    }
+}
+
+/// Dumps Warren WAL segments (`files`, in seq order) as [`dump`] does ZooKeeper logs: a
+/// header line per segment, the toolkit's line per txn (a record whose checksum is wrong
+/// printed twice, first behind `CRC ERROR - `), `EOF reached after N txns.`
+///
+/// # Errors
+/// [`ToolError::Io`]/[`ToolError::BadMagic`] for an unreadable or foreign file;
+/// [`ToolError::Corrupt`] (after printing everything readable, and the rest of the files)
+/// when a frame cannot be delimited; [`ToolError::Output`] when writing fails.
+pub fn dump_warren(
+    files: &[std::path::PathBuf],
+    opts: &DumpOptions,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<DumpSummary, ToolError> {
+    let mut summary = DumpSummary::default();
+    let mut first_damage: Option<ToolError> = None;
+    for f in files {
+        let seg = WalFile::open(f)?;
+        if !opts.json {
+            w(
+                out,
+                &format!(
+                    "Warren WAL segment with first zxid 0x{:x} format version {}\n",
+                    seg.header.first_seq, seg.header.version
+                ),
+            )?;
+        }
+        if !seg.header.crc_ok {
+            let _ = writeln!(
+                warn,
+                "warning: {}: offset 0: segment header checksum mismatch",
+                f.display()
+            );
+        }
+        let mut count = 0usize;
+        for item in seg.frames() {
+            match item {
+                WalScan::Entry(e) => {
+                    if !e.crc_ok() {
+                        summary.crc_errors += 1;
+                    }
+                    print_entry(f, e.offset, e.crc_ok(), e.payload, opts, out, &mut summary)?;
+                    count += 1;
+                    summary.txns += 1;
+                }
+                WalScan::End { .. } => {}
+                WalScan::Bad { offset, reason } => {
+                    let err = ToolError::corrupt(f, offset, reason);
+                    let _ = writeln!(warn, "error: {err}");
+                    first_damage.get_or_insert(err);
+                }
+            }
+        }
+        if !opts.json {
+            w(out, &format!("EOF reached after {count} txns.\n"))?;
+        }
+    }
+    match first_damage {
+        Some(e) => Err(e),
+        None => Ok(summary),
     }
 }
