@@ -182,6 +182,7 @@ pub fn verify_warren(
             r
         }
     };
+    let faults = crate::walfile::own_faults(&wal_report);
     let total: u64 = wal_report.segments.iter().map(|s| s.file_len).sum();
     let bar = ProgressBar::new(total);
     if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes}") {
@@ -192,7 +193,7 @@ pub fn verify_warren(
         bar.set_message(seg.path.display().to_string());
         let mut text = String::new();
         let mut bad = 0usize;
-        for fault in wal_report.faults.iter().filter(|f| f.file == seg.path) {
+        for fault in faults.iter().filter(|f| f.file == seg.path) {
             match fault.kind {
                 warren_wal::FaultKind::TornTail => text.push_str(&format!(
                     "{}: offset {}: warning: torn tail (the server truncates it at start-up): {}\n",
@@ -268,7 +269,7 @@ pub fn verify_warren(
             .map_err(ToolError::Output)?;
     }
     // Faults not tied to one segment's scan (ordering between segments) are in the list too.
-    for fault in &wal_report.faults {
+    for fault in &faults {
         if !wal_report.segments.iter().any(|s| s.path == fault.file) {
             let line = format!(
                 "{}: offset {}: {}\n",

@@ -160,7 +160,10 @@ fn warren_files_are_recognised_by_magic() {
     let e = r.unwrap_err().to_string();
     assert!(e.contains("00000001.wal") && e.contains("offset 0"), "{e}");
     let (out, _, r) = run(&["txnlog", "verify", p], "");
-    assert!(matches!(r, Err(warren_tools::ToolError::VerifyFailed { bad: 1 })));
+    assert!(matches!(
+        r,
+        Err(warren_tools::ToolError::VerifyFailed { bad: 1 })
+    ));
     assert!(String::from_utf8_lossy(&out).contains("offset 0"));
     // A segment is not a snapshot.
     let (_, _, r) = run(&["snapshot", "dump", p], "");

@@ -109,3 +109,4 @@ pub fn assert_same_lines(what: &str, ours: &[u8], reference: &[u8], mask: fn(&st
     }
     assert_eq!(a.len(), b.len(), "{what}: line counts differ");
 }
+pub mod warren;
