@@ -60,6 +60,9 @@ pub struct Config {
     pub container_check_interval_ms: u64,
     /// At most this many reaper deletes per minute (`znode.container.maxPerMinute`).
     pub container_max_per_minute: u32,
+    /// SASL DIGEST-MD5 users: `warren.sasl.user.<name>=<password>` keys, plus the `Server`
+    /// section of the JAAS file named by `warren.sasl.jaasConfig`.
+    pub sasl_users: std::collections::HashMap<String, String>,
     /// Accepted keys that belong to features not built yet, kept for `conf`.
     pub extra: BTreeMap<String, String>,
 }
@@ -88,6 +91,7 @@ impl Default for Config {
             retention_txns: 100_000,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
+            sasl_users: std::collections::HashMap::new(),
             extra: BTreeMap::new(),
         }
     }
@@ -207,6 +211,15 @@ impl Config {
             "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(key, v, 1)?,
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(key, v, 1)?,
             "warren.retentionTxns" => self.retention_txns = num(key, v, 0)?,
+            "warren.sasl.jaasConfig" => {
+                let users = crate::sasl::users_from_jaas(Path::new(v))
+                    .map_err(|e| bad(key, v, &e.to_string()))?;
+                self.sasl_users.extend(users);
+            }
+            k if k.starts_with("warren.sasl.user.") => {
+                let name = &k["warren.sasl.user.".len()..];
+                self.sasl_users.insert(name.to_owned(), v.to_owned());
+            }
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             k if k.starts_with("server.")
                 || k.starts_with("group.")

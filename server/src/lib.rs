@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod prep;
 pub mod read;
 pub mod reply;
+pub mod sasl;
 pub mod server;
 pub mod session;
 pub mod stats;

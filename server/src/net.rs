@@ -345,6 +345,7 @@ async fn run_session<R: AsyncRead + Unpin>(
         who.clone(),
     ));
     let max = shared.config.jute_max_buffer;
+    let mut sasl: Option<crate::sasl::DigestMd5> = None;
     loop {
         let body = match read_frame(rd, max, None).await {
             Ok(Some(b)) => b,
@@ -423,8 +424,28 @@ async fn run_session<R: AsyncRead + Unpin>(
                 ErrorCode::RECONFIG_DISABLED,
                 &[],
             )),
-            Request::Sasl(_) => {
-                Pending::Ready(reply_frame(hdr.xid, last(), ErrorCode::UNIMPLEMENTED, &[]))
+            Request::Sasl(r) => {
+                let state = sasl.get_or_insert_with(|| crate::sasl::DigestMd5::new(rand::random()));
+                match state.step(&r.token, &shared.config.sasl_users) {
+                    Ok((token, user)) => {
+                        if let Some(user) = user {
+                            let mut g = who.lock();
+                            let mut ids = (**g).clone();
+                            ids.add(Id {
+                                scheme: "sasl".into(),
+                                id: user,
+                            });
+                            *g = Arc::new(ids);
+                        }
+                        let body = warren_proto::SaslRequest { token }.to_bytes();
+                        Pending::Ready(reply_frame(hdr.xid, last(), ErrorCode::OK, &body))
+                    }
+                    Err(e) => {
+                        tracing::warn!(%peer, "{e}; closing the connection");
+                        stop = true;
+                        Pending::Ready(reply_frame(hdr.xid, last(), ErrorCode::AUTH_FAILED, &[]))
+                    }
+                }
             }
             req if is_write(hdr.op) => {
                 let w = who.lock().clone();
