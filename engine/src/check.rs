@@ -103,7 +103,10 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport> {
             Ok(m) if m.len() != *size => report.fault(
                 &p,
                 0,
-                format!("the manifest records {size} bytes, the file has {}", m.len()),
+                format!(
+                    "the manifest records {size} bytes, the file has {}",
+                    m.len()
+                ),
             ),
             Ok(_) => {}
         }
@@ -131,7 +134,11 @@ fn check_manifest(path: &Path, report: &mut CheckReport) -> Result<Vec<(u64, u64
         return Ok(Vec::new());
     }
     if u32_at(&b, 4) != MANIFEST_VERSION {
-        report.fault(path, 4, format!("unsupported manifest version {}", u32_at(&b, 4)));
+        report.fault(
+            path,
+            4,
+            format!("unsupported manifest version {}", u32_at(&b, 4)),
+        );
         return Ok(Vec::new());
     }
     let mut live = std::collections::BTreeMap::new();
@@ -190,7 +197,10 @@ fn read_block(
             report.fault(
                 path,
                 h.offset,
-                format!("{what} block handle ({}, {}) outside the file", h.offset, h.size),
+                format!(
+                    "{what} block handle ({}, {}) outside the file",
+                    h.offset, h.size
+                ),
             );
             return None;
         }
@@ -219,7 +229,11 @@ fn read_block(
             match zstd::bulk::decompress(&payload[4..], raw_len) {
                 Ok(d) if d.len() == raw_len => Some(d),
                 Ok(_) => {
-                    report.fault(path, h.offset, format!("{what} block: decompressed size differs"));
+                    report.fault(
+                        path,
+                        h.offset,
+                        format!("{what} block: decompressed size differs"),
+                    );
                     None
                 }
                 Err(e) => {
@@ -229,7 +243,11 @@ fn read_block(
             }
         }
         other => {
-            report.fault(path, h.offset, format!("{what} block: unknown block type {other}"));
+            report.fault(
+                path,
+                h.offset,
+                format!("{what} block: unknown block type {other}"),
+            );
             None
         }
     }
@@ -260,14 +278,22 @@ pub fn check_table(path: &Path, report: &mut CheckReport) -> Result<()> {
     report.tables += 1;
     report.bytes += file.len() as u64;
     if file.len() < HEADER_LEN as usize + FOOTER_LEN {
-        report.fault(path, 0, format!("{} bytes: too short to be an SSTable", file.len()));
+        report.fault(
+            path,
+            0,
+            format!("{} bytes: too short to be an SSTable", file.len()),
+        );
         return Ok(());
     }
     if &file[..4] != HEADER_MAGIC {
         report.fault(path, 0, "bad SSTable header magic");
     }
     if u32_at(&file, 4) != FORMAT_VERSION {
-        report.fault(path, 4, format!("unsupported SSTable format version {}", u32_at(&file, 4)));
+        report.fault(
+            path,
+            4,
+            format!("unsupported SSTable format version {}", u32_at(&file, 4)),
+        );
     }
     let foff = file.len() - FOOTER_LEN;
     let f = &file[foff..];

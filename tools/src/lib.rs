@@ -53,11 +53,12 @@ pub fn run(cmd: ToolCommand) -> Result<(), ToolError> {
     r.and(flushed)
 }
 
+/// A Warren WAL target: the wal dir (when PATH is a directory) and the segment files.
+type WalTarget = (Option<std::path::PathBuf>, Vec<std::path::PathBuf>);
+
 /// Where a txnlog command's PATH points to Warren's WAL: a segment file (the files), or
 /// a wal dir or data dir (the wal dir and its segments). `None` for ZooKeeper's files.
-fn warren_wal_target(
-    path: &std::path::Path,
-) -> Result<Option<(Option<std::path::PathBuf>, Vec<std::path::PathBuf>)>, ToolError> {
+fn warren_wal_target(path: &std::path::Path) -> Result<Option<WalTarget>, ToolError> {
     if path.is_dir() {
         if zklog::list_logs(path)?.is_empty() {
             if let Some(d) = walfile::warren_wal_dir(path) {

@@ -181,7 +181,7 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayMethod,
             let t = decode_logged(&path, offset, &rec.payload)?;
             apply_logged(&dst, &edir, &t.header, &t.txn)?;
             txns += 1;
-            if txns % 1024 == 0 {
+            if txns.is_multiple_of(1024) {
                 bar.set_message(format!("{txns} txns replayed"));
                 bar.tick();
             }

@@ -218,12 +218,9 @@ impl<'a> Iterator for Frames<'a> {
 /// Whether `dir` holds Warren WAL segments, directly or in a `wal/` subdirectory (a data
 /// dir); returns the directory that holds them.
 pub fn warren_wal_dir(dir: &Path) -> Option<PathBuf> {
-    for d in [dir.to_owned(), dir.join("wal")] {
-        if warren_wal::list_segments(&d).is_ok_and(|s| !s.is_empty()) {
-            return Some(d);
-        }
-    }
-    None
+    [dir.to_owned(), dir.join("wal")]
+        .into_iter()
+        .find(|d| warren_wal::list_segments(d).is_ok_and(|s| !s.is_empty()))
 }
 
 /// The segments of a wal dir in seq order.
