@@ -235,8 +235,9 @@ pub struct Fault {
     pub file: PathBuf,
     /// Byte offset of the bad header (0) or record frame.
     pub offset: u64,
-    /// Where the bad frame claims to end (clamped to the file); a torn tail is zeroed up
-    /// to here.
+    /// End of the bad region: for a torn tail, just past its last non-zero byte (open
+    /// zeroes `offset..end`); otherwise where the bad frame claims to end, clamped to the
+    /// file.
     pub end: u64,
     /// Torn tail or corruption.
     pub kind: FaultKind,
@@ -331,20 +332,23 @@ fn classify(
     extent_end: u64,
     file_len: u64,
     prev_seq: Option<u64>,
-) -> Result<(FaultKind, Option<String>)> {
+) -> Result<(FaultKind, Option<String>, u64)> {
     if !is_last {
-        return Ok((FaultKind::Corrupt, None));
+        return Ok((FaultKind::Corrupt, None, extent_end));
     }
     if let Some(at) = win.first_nonzero(extent_end, file_len)? {
         return Ok((
             FaultKind::Corrupt,
             Some(format!("non-zero data follows at offset {at}")),
+            extent_end,
         ));
     }
-    // A valid frame has a non-zero length, so it starts before the last non-zero byte.
-    let data_end = match win.last_nonzero(offset + 1, extent_end.min(file_len))? {
+    // A valid frame has a non-zero length, so it starts before the last non-zero byte;
+    // and a torn tail only needs zeroing up to that byte, not to the end of the
+    // preallocated space.
+    let data_end = match win.last_nonzero(offset, extent_end.min(file_len))? {
         Some(last) => last + 1,
-        None => return Ok((FaultKind::TornTail, None)),
+        None => return Ok((FaultKind::TornTail, None, offset)),
     };
     let mut budget = RESYNC_BUDGET;
     for y in offset + 1..data_end {
@@ -367,6 +371,7 @@ fn classify(
             return Ok((
                 FaultKind::Corrupt,
                 Some("too much data after it to rule out valid records".into()),
+                extent_end,
             ));
         }
         budget -= cost;
@@ -374,10 +379,11 @@ fn classify(
             return Ok((
                 FaultKind::Corrupt,
                 Some(format!("a valid record follows at offset {y}")),
+                extent_end,
             ));
         }
     }
-    Ok((FaultKind::TornTail, None))
+    Ok((FaultKind::TornTail, None, data_end))
 }
 
 pub(crate) fn open_read(path: &Path) -> Result<(File, u64)> {
@@ -479,7 +485,7 @@ pub(crate) fn scan_segment(path: &Path, is_last: bool, keep_going: bool) -> Resu
                 extent_end,
                 resync,
             } => {
-                let (kind, why) = classify(
+                let (kind, why, end) = classify(
                     &mut win,
                     is_last,
                     off,
@@ -491,7 +497,7 @@ pub(crate) fn scan_segment(path: &Path, is_last: bool, keep_going: bool) -> Resu
                     Some(why) => format!("{reason}; {why}"),
                     None => reason,
                 };
-                report.faults.push(fault(off, extent_end, kind, reason));
+                report.faults.push(fault(off, end, kind, reason));
                 clean_so_far = false;
                 if kind == FaultKind::Corrupt && resync && keep_going {
                     off = extent_end;
