@@ -47,6 +47,8 @@ pub struct Config {
     pub autopurge_snap_retain_count: u32,
     pub autopurge_purge_interval_hours: u32,
     pub extended_types_enabled: bool,
+    /// Refuse writes over a quota's hard limits with QUOTAEXCEEDED (`enforceQuota`).
+    pub enforce_quota: bool,
     pub jute_max_buffer: usize,
     /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
     pub super_digest: Option<String>,
@@ -63,6 +65,22 @@ pub struct Config {
     /// SASL DIGEST-MD5 users: `warren.sasl.user.<name>=<password>` keys, plus the `Server`
     /// section of the JAAS file named by `warren.sasl.jaasConfig`.
     pub sasl_users: std::collections::HashMap<String, String>,
+    /// Whether the AdminServer runs (`admin.enableServer`, default true as in ZooKeeper).
+    pub admin_enable_server: bool,
+    /// The AdminServer's address (`admin.serverAddress`, default 0.0.0.0 as in ZooKeeper).
+    pub admin_server_address: IpAddr,
+    /// The AdminServer's port (`admin.serverPort`, default 8080).
+    pub admin_server_port: u16,
+    /// The URL under which the AdminServer lists its commands (`admin.commandURL`).
+    pub admin_command_url: String,
+    /// `metricsProvider.className`: the metrics endpoint runs when it names ZooKeeper's
+    /// Prometheus provider ([`PROMETHEUS_PROVIDER`]).
+    pub metrics_provider_class: Option<String>,
+    /// `metricsProvider.httpPort` (ZooKeeper's default 7000); giving it also turns the
+    /// metrics endpoint on.
+    pub metrics_http_port: Option<u16>,
+    /// `metricsProvider.httpHost` (default 0.0.0.0).
+    pub metrics_http_host: IpAddr,
     /// Accepted keys that belong to features not built yet, kept for `conf`.
     pub extra: BTreeMap<String, String>,
 }
@@ -85,6 +103,7 @@ impl Default for Config {
             autopurge_snap_retain_count: 3,
             autopurge_purge_interval_hours: 0,
             extended_types_enabled: false,
+            enforce_quota: false,
             jute_max_buffer: 0xfffff,
             super_digest: None,
             memory_budget_mb: 256,
@@ -92,10 +111,21 @@ impl Default for Config {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             sasl_users: std::collections::HashMap::new(),
+            admin_enable_server: true,
+            admin_server_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            admin_server_port: 8080,
+            admin_command_url: "/commands".to_owned(),
+            metrics_provider_class: None,
+            metrics_http_port: None,
+            metrics_http_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             extra: BTreeMap::new(),
         }
     }
 }
+
+/// ZooKeeper's Prometheus metrics provider class, as `metricsProvider.className` names it.
+pub const PROMETHEUS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 
 /// Keys ZooKeeper knows that Warren accepts without acting on them (yet).
 const ACCEPTED: &[&str] = &[
@@ -106,12 +136,6 @@ const ACCEPTED: &[&str] = &[
     "reconfigEnabled",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
-    "admin.serverPort",
-    "admin.enableServer",
-    "admin.serverAddress",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
     "serverCnxnFactory",
     "authProvider.1",
     "ssl.keyStore.location",
@@ -201,6 +225,7 @@ impl Config {
             "autopurge.snapRetainCount" => self.autopurge_snap_retain_count = num(key, v, 0)?,
             "autopurge.purgeInterval" => self.autopurge_purge_interval_hours = num(key, v, 0)?,
             "extendedTypesEnabled" => self.extended_types_enabled = boolean(key, v)?,
+            "enforceQuota" => self.enforce_quota = boolean(key, v)?,
             "jute.maxbuffer" => self.jute_max_buffer = num(key, v, 1)?,
             "DigestAuthenticationProvider.superDigest" => {
                 if !v.contains(':') {
@@ -221,6 +246,24 @@ impl Config {
                 self.sasl_users.insert(name.to_owned(), v.to_owned());
             }
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
+            "admin.enableServer" => self.admin_enable_server = boolean(key, v)?,
+            "admin.serverAddress" => {
+                self.admin_server_address =
+                    v.parse().map_err(|_| bad(key, v, "is not an IP address"))?
+            }
+            "admin.serverPort" => self.admin_server_port = num(key, v, 1)?,
+            "admin.commandURL" => {
+                if !v.starts_with('/') {
+                    return Err(bad(key, v, "must start with /"));
+                }
+                self.admin_command_url = v.trim_end_matches('/').to_owned();
+            }
+            "metricsProvider.className" => self.metrics_provider_class = Some(v.to_owned()),
+            "metricsProvider.httpPort" => self.metrics_http_port = Some(num(key, v, 1)?),
+            "metricsProvider.httpHost" => {
+                self.metrics_http_host =
+                    v.parse().map_err(|_| bad(key, v, "is not an IP address"))?
+            }
             k if k.starts_with("server.")
                 || k.starts_with("group.")
                 || k.starts_with("weight.") =>
@@ -258,6 +301,26 @@ impl Config {
     /// The directory of the engine.
     pub fn engine_dir(&self) -> PathBuf {
         self.data_dir.join("engine")
+    }
+
+    /// The AdminServer's address, or `None` when `admin.enableServer=false`.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_enable_server
+            .then(|| SocketAddr::new(self.admin_server_address, self.admin_server_port))
+    }
+
+    /// The metrics endpoint's address, or `None` when no metrics provider is configured:
+    /// it runs when `metricsProvider.className` names ZooKeeper's Prometheus provider or
+    /// `metricsProvider.httpPort` is given.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let on = self.metrics_provider_class.as_deref() == Some(PROMETHEUS_PROVIDER)
+            || self.metrics_http_port.is_some();
+        on.then(|| {
+            SocketAddr::new(
+                self.metrics_http_host,
+                self.metrics_http_port.unwrap_or(7000),
+            )
+        })
     }
 
     /// Whether a four-letter word may run.

@@ -155,6 +155,7 @@ fn writer(
             who: &req.who,
             session: req.session,
             extended_types: shared.config.extended_types_enabled,
+            enforce_quota: shared.config.enforce_quota,
         };
         let decided = {
             let mut overlay = shared.overlay.lock();

@@ -15,6 +15,7 @@ use warren_proto::txn::{
 use warren_proto::{consts::CreateMode, ErrorCode, Request};
 
 use crate::acl::{self, Identities};
+use warren_tree::quota;
 use warren_tree::{self as tree, apply_txn, Change, Outcome, OwnerKind, TreeError, View};
 
 /// What the pipeline needs to know about the server to decide txns.
@@ -22,6 +23,7 @@ pub struct PrepContext<'a> {
     pub who: &'a Identities,
     pub session: i64,
     pub extended_types: bool,
+    pub enforce_quota: bool,
 }
 
 /// A write as the pipeline receives it.
@@ -223,6 +225,11 @@ fn prep(view: &View<'_>, ctx: &PrepContext<'_>, req: &Request) -> Result<Prepped
             tri!(valid_path(&req.path));
             let node = tri!(node_or_nonode(view, &req.path)?);
             tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::WRITE));
+            let old = node.data.as_ref().map_or(0, Vec::len) as i64;
+            let new = req.data.as_ref().map_or(0, Vec::len) as i64;
+            if ctx.enforce_quota && quota::exceeds_hard_limit(view, &req.path, 0, new - old)? {
+                return Ok(Err(ErrorCode::QUOTA_EXCEEDED));
+            }
             let version = tri!(check_version(node.stat.version, req.version));
             Txn::SetData(SetDataTxn {
                 path: req.path.clone(),
@@ -307,6 +314,10 @@ fn prep_create(
     }
     if tree::owner_kind(parent.stat.ephemeral_owner) == OwnerKind::Ephemeral {
         return Ok(Err(ErrorCode::NO_CHILDREN_FOR_EPHEMERALS));
+    }
+    let len = data.as_ref().map_or(0, Vec::len) as i64;
+    if ctx.enforce_quota && quota::exceeds_hard_limit(view, &p, 1, len)? {
+        return Ok(Err(ErrorCode::QUOTA_EXCEEDED));
     }
     let new_cversion = parent_cversion.wrapping_add(1);
     let acl = acl.into();

@@ -15,6 +15,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod quota;
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -525,6 +527,9 @@ pub fn apply_txn(
             let Some(mut n) = view.node(&t.path)? else {
                 return Ok(Outcome::Failed(ErrorCode::NO_NODE));
             };
+            let old_len = n.data.as_ref().map_or(0, Vec::len) as i64;
+            let new_len = t.data.as_ref().map_or(0, Vec::len) as i64;
+            quota::account(view, &t.path, 0, new_len - old_len)?;
             n.data = t.data.clone();
             n.stat.version = t.version;
             n.stat.mzxid = zxid;
@@ -628,7 +633,7 @@ fn create(
         return Ok(Outcome::Failed(ErrorCode::NODE_EXISTS));
     }
     let acl_id = view.intern_acl(&t.acl)?;
-    let node = Node {
+    let mut node = Node {
         stat: StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -644,6 +649,13 @@ fn create(
         acl_id,
         data: t.data.clone(),
     };
+    quota::on_quota_node(view, &t.path, true, Some(&mut node))?;
+    quota::account(
+        view,
+        &t.path,
+        1,
+        node.data.as_ref().map_or(0, Vec::len) as i64,
+    )?;
     view.put_node(&t.path, &node);
     view.add_nodes(1)?;
     if t.parent_cversion > parent.stat.cversion {
@@ -682,6 +694,13 @@ fn delete(
         return Ok(Outcome::Failed(ErrorCode::NO_NODE));
     };
     let parent_path = warren_proto::path::parent(path);
+    quota::account(
+        view,
+        path,
+        -1,
+        -(node.data.as_ref().map_or(0, Vec::len) as i64),
+    )?;
+    quota::on_quota_node(view, path, false, None)?;
     view.delete(node_key(path));
     view.add_nodes(-1)?;
     match owner_kind(node.stat.ephemeral_owner) {
