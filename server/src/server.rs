@@ -186,6 +186,11 @@ impl Server {
         let shared = self.shared.clone();
         tokio::spawn(expire_sessions(shared.clone()));
         tokio::spawn(reap_containers_and_ttls(shared.clone()));
+        if shared.config.autopurge_purge_interval_hours > 0 {
+            tokio::spawn(purge_logs(shared.clone()));
+        }
+        tokio::spawn(crate::admin::serve(shared.clone()));
+        tokio::spawn(crate::metrics::serve(shared.clone()));
         if let Some(port) = shared.config.secure_client_port {
             match crate::tls::acceptor(&shared.config) {
                 Ok(Some(acceptor)) => {
@@ -442,5 +447,26 @@ async fn accept_tls(
                 Err(e) => tracing::warn!(%peer, "TLS handshake failed: {e}"),
             }
         });
+    }
+}
+
+/// ZooKeeper's autopurge, for the txn log: every `autopurge.purgeInterval` hours, delete
+/// log segments that the engine has persisted and that lie wholly outside the retention
+/// window (`warren.retentionTxns`), so `replay` can still reach back that far.
+async fn purge_logs(shared: Arc<Shared>) {
+    let every = Duration::from_secs(u64::from(shared.config.autopurge_purge_interval_hours) * 3600);
+    loop {
+        tokio::time::sleep(every).await;
+        let last = shared.last_zxid.load(Ordering::SeqCst).max(0) as u64;
+        let keep_from = (shared.engine.persisted_seq() + 1)
+            .min(last.saturating_sub(shared.config.retention_txns) + 1);
+        match shared.wal.purge_below(keep_from) {
+            Ok(n) => tracing::info!(
+                segments = n,
+                below = format!("{keep_from:#x}"),
+                "purged txn log"
+            ),
+            Err(e) => tracing::warn!("purging the txn log: {e}"),
+        }
     }
 }
