@@ -1158,3 +1158,69 @@ fn recover(dir: &Path) -> Result<(Vec<Seg>, Option<ActiveFile>, u64)> {
     };
     Ok((segs, active, deleted))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct CountingWaker(AtomicU64);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn pending_async_waiter_is_woken_and_deregistered_on_drop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wal = Wal::open(tmp.path(), WalOptions::default()).unwrap();
+        let counter = Arc::new(CountingWaker(AtomicU64::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+
+        // Holding `files` stalls the writer, so the tickets cannot complete yet.
+        let files = lock(&wal.sh().files);
+        let t1 = wal.append(1, b"a").unwrap();
+        let t2 = wal.append(2, b"b").unwrap();
+        let mut f1 = Box::pin(t1.durable());
+        let mut f2 = Box::pin(t2.durable());
+        assert!(f1.as_mut().poll(&mut cx).is_pending());
+        assert!(f2.as_mut().poll(&mut cx).is_pending());
+        assert!(f2.as_mut().poll(&mut cx).is_pending()); // re-poll does not re-register
+        assert_eq!(lock(&wal.sh().progress).wakers.len(), 2);
+        drop(f2);
+        assert_eq!(lock(&wal.sh().progress).wakers.len(), 1);
+        drop(files);
+
+        while counter.0.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(matches!(f1.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+        assert!(lock(&wal.sh().progress).wakers.is_empty());
+    }
+
+    #[test]
+    fn failed_write_fails_waiters_and_later_appends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wal = Wal::open(tmp.path(), WalOptions::default()).unwrap();
+        wal.append(1, b"ok").unwrap().wait().unwrap();
+        {
+            // Swap the active segment's handle for a read-only one: the next pwrite
+            // fails with EBADF, as a dying disk would fail it.
+            let mut files = lock(&wal.sh().files);
+            let path = files.segs.last().unwrap().path.clone();
+            files.active.as_mut().unwrap().file = File::open(path).unwrap();
+        }
+        let err = wal.append(2, b"lost").unwrap().wait().unwrap_err();
+        assert!(matches!(err, WalError::Failed { op: "write", .. }), "{err}");
+        assert!(matches!(wal.append(3, b"x"), Err(WalError::Failed { .. })));
+        assert!(wal.sync().is_err());
+        assert_eq!(wal.durable_seq(), 1);
+        drop(wal);
+        // Reopening recovers what was durable.
+        let wal = Wal::open(tmp.path(), WalOptions::default()).unwrap();
+        assert_eq!(wal.last_seq(), 1);
+    }
+}
