@@ -1,4 +1,0 @@
-#[tokio::test]
-async fn t() {
-    let _ = zookeeper_client::Client::connector();
-}
