@@ -41,6 +41,9 @@ fn corrupt(what: &'static str, detail: impl ToString) -> TreeError {
     }
 }
 
+/// Key-value pairs read from a range.
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The engine key of a znode.
 pub fn node_key(path: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(path.len() + 2);
@@ -322,7 +325,7 @@ impl<'a> View<'a> {
     ///
     /// # Errors
     /// Engine failures.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, TreeError> {
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, TreeError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for kv in self.engine.scan_prefix(prefix, ReadSeq::Latest)? {
             let (k, v) = kv?;
@@ -658,8 +661,14 @@ fn create(
     )?;
     view.put_node(&t.path, &node);
     view.add_nodes(1)?;
-    if t.parent_cversion > parent.stat.cversion {
-        parent.stat.cversion = t.parent_cversion;
+    // Old logs (format 0) carry −1: the parent's counter goes up by one.
+    let parent_cversion = if t.parent_cversion == -1 {
+        parent.stat.cversion.wrapping_add(1)
+    } else {
+        t.parent_cversion
+    };
+    if parent_cversion > parent.stat.cversion {
+        parent.stat.cversion = parent_cversion;
         parent.stat.pzxid = zxid;
     }
     parent.num_children += 1;
