@@ -3,8 +3,10 @@
 #![deny(unsafe_code)]
 
 pub mod acl;
+pub mod admin;
 pub mod config;
 pub mod fourlw;
+pub mod metrics;
 pub mod net;
 pub mod pipeline;
 pub mod prep;

@@ -194,6 +194,40 @@ impl Watches {
         }
         (conns.len(), paths.len(), watches)
     }
+
+    /// The paths each connection watches in the given tables, for `wchc` and the
+    /// AdminServer's `watches`. Sorted by connection, then path, so output is stable.
+    pub fn paths_by_connection(&self, kinds: &[WatchKind]) -> Vec<(ConnId, Vec<String>)> {
+        let mut g = self.inner.lock();
+        let mut m: std::collections::BTreeMap<ConnId, std::collections::BTreeSet<String>> =
+            Default::default();
+        for &k in kinds {
+            for (p, set) in g.table(k).iter() {
+                for c in set {
+                    m.entry(*c).or_default().insert(p.clone());
+                }
+            }
+        }
+        m.into_iter()
+            .map(|(c, ps)| (c, ps.into_iter().collect()))
+            .collect()
+    }
+
+    /// The connections watching each path in the given tables, for `wchp` and the
+    /// AdminServer's `watches_by_path`. Sorted by path, then connection.
+    pub fn connections_by_path(&self, kinds: &[WatchKind]) -> Vec<(String, Vec<ConnId>)> {
+        let mut g = self.inner.lock();
+        let mut m: std::collections::BTreeMap<String, std::collections::BTreeSet<ConnId>> =
+            Default::default();
+        for &k in kinds {
+            for (p, set) in g.table(k).iter() {
+                m.entry(p.clone()).or_default().extend(set.iter().copied());
+            }
+        }
+        m.into_iter()
+            .map(|(p, cs)| (p, cs.into_iter().collect()))
+            .collect()
+    }
 }
 
 /// The notification frame body: xid −1, zxid −1 (as ZooKeeper 3.8 sends), then the event.

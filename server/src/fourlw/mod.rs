@@ -1,0 +1,179 @@
+//! Four-letter words: plain-text status commands sent instead of a ConnectRequest.
+//! Only words in `4lw.commands.whitelist` run; others get ZooKeeper's refusal text.
+//!
+//! One file per word, each with the word's text and, where the AdminServer has the same
+//! command, its JSON ([`json::Json`]), so the two views of a figure cannot drift apart.
+//! The layouts, field names and key names are ZooKeeper 3.8's, checked against the
+//! reference server by `server/tests/four_letter_words.rs` and `admin_server.rs`.
+//! Helpers shared by several words (latency in ms, Java-style dates, directory sizes)
+//! live here.
+
+pub mod json;
+
+pub mod conf;
+pub mod cons;
+pub mod crst;
+pub mod dirs;
+pub mod dump;
+pub mod envi;
+pub mod gtmk;
+pub mod hash;
+pub mod isro;
+pub mod mntr;
+pub mod ruok;
+pub mod srst;
+pub mod srvr;
+pub mod stat;
+pub mod wchc;
+pub mod wchp;
+pub mod wchs;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::server::Shared;
+use crate::stats::Latency;
+
+/// Every word ZooKeeper knows.
+const WORDS: &[&str] = &[
+    "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "stmk", "ruok", "srst", "srvr", "stat",
+    "wchs", "wchc", "wchp", "mntr", "isro", "hash",
+];
+
+/// The word, if the first four bytes of a connection are one.
+pub fn detect(first: &[u8; 4]) -> Option<&'static str> {
+    let s = std::str::from_utf8(first).ok()?;
+    WORDS.iter().copied().find(|w| *w == s)
+}
+
+/// The version string clients and scripts parse.
+pub const VERSION: &str = concat!(
+    "3.8.0-warren-",
+    env!("CARGO_PKG_VERSION"),
+    ", built on 01/01/1970 00:00 GMT"
+);
+
+/// Runs a word and returns its text.
+pub fn run(shared: &Shared, word: &str) -> String {
+    if !shared.config.four_letter_word_allowed(word) {
+        return format!("{word} is not executed because it is not in the whitelist.\n");
+    }
+    match word {
+        "conf" => conf::text(shared),
+        "cons" => cons::text(shared),
+        "crst" => crst::text(shared),
+        "dirs" => dirs::text(shared),
+        "dump" => dump::text(shared),
+        "envi" => envi::text(shared),
+        "gtmk" => gtmk::text(),
+        "hash" => hash::text(),
+        "isro" => isro::text(),
+        "mntr" => mntr::text(shared),
+        "ruok" => ruok::text(),
+        "srst" => srst::text(shared),
+        "srvr" => srvr::text(shared),
+        "stat" => stat::text(shared),
+        "wchc" => wchc::text(shared),
+        "wchp" => wchp::text(shared),
+        "wchs" => wchs::text(shared),
+        // stmk carries an 8-byte mask after the word, which this entry point does not
+        // receive; Warren has no trace mask to set anyway (see gtmk).
+        _ => format!("{word} is not supported by this server.\n"),
+    }
+}
+
+/// Microseconds to whole milliseconds, as ZooKeeper reports latencies.
+pub(crate) fn ms(us: u64) -> u64 {
+    us / 1000
+}
+
+/// The average of a latency in milliseconds, rounded to 4 decimals as ZooKeeper rounds it.
+pub(crate) fn avg_ms(l: &Latency) -> f64 {
+    (l.avg_us() / 1000.0 * 10_000.0).round() / 10_000.0
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+pub(crate) fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A time as Java's `Date.toString` prints it, in UTC: `Sat Nov 21 23:20:56 UTC 2026`.
+pub(crate) fn java_date(t: SystemTime) -> String {
+    let secs = epoch_ms(t).div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        WD[days.rem_euclid(7) as usize],
+        MON[(m - 1) as usize],
+        d,
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60,
+        y
+    )
+}
+
+/// Days since 1970-01-01 to (year, month 1..12, day 1..31), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Total bytes of the regular files under `dir` (0 if it cannot be read): what `dirs`
+/// and `conf` report for the engine and txn log directories.
+pub(crate) fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The session id as ZooKeeper prints it in text: `0x` and lower-case hex.
+pub(crate) fn hex(id: i64) -> String {
+    format!("0x{id:x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_read_like_java() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_303_256);
+        assert_eq!(java_date(t), "Sat Nov 21 23:20:56 UTC 2026");
+        assert_eq!(java_date(UNIX_EPOCH), "Thu Jan 01 00:00:00 UTC 1970");
+    }
+
+    #[test]
+    fn averages_round_to_four_decimals() {
+        let l = Latency {
+            min_us: 0,
+            max_us: 44_000,
+            sum_us: 73_000,
+            count: 13,
+        };
+        assert_eq!(avg_ms(&l), 5.6154);
+        assert_eq!(json::java_double(avg_ms(&Latency::default())), "0.0");
+    }
+}
