@@ -141,6 +141,10 @@ const COUNTERS: &[(&str, &str)] = &[
         "fdatasync calls on txn log segments",
     ),
     (
+        "warren_wal_fsync_microseconds_total",
+        "Time spent in txn log fdatasync calls, in microseconds",
+    ),
+    (
         "warren_engine_user_bytes_written_total",
         "Key and value bytes written to the engine",
     ),
@@ -278,6 +282,7 @@ impl Metrics {
                 "warren_wal_appended_bytes_total" => wal.appended_bytes,
                 "warren_wal_writes_total" => wal.writes,
                 "warren_wal_fsyncs_total" => wal.fsyncs,
+                "warren_wal_fsync_microseconds_total" => wal.fsync_nanos / 1000,
                 "warren_engine_user_bytes_written_total" => engine.user_bytes_written,
                 "warren_engine_flush_bytes_written_total" => engine.flush_bytes_written,
                 "warren_engine_compaction_bytes_written_total" => engine.compaction_bytes_written,

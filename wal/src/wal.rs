@@ -99,10 +99,21 @@ pub struct WalStats {
     pub writes: u64,
     /// fdatasync calls on segment files.
     pub fsyncs: u64,
+    /// Time spent in them, in nanoseconds (for a write issued together with its sync,
+    /// the write's time too).
+    pub fsync_nanos: u64,
     /// Segments created.
     pub segments_created: u64,
     /// Segments deleted by `purge_below`, `truncate_after` or open.
     pub segments_deleted: u64,
+}
+
+impl Counters {
+    fn count_fsync(&self, started: Instant) {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.fsync_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -111,6 +122,7 @@ struct Counters {
     appended_bytes: AtomicU64,
     writes: AtomicU64,
     fsyncs: AtomicU64,
+    fsync_nanos: AtomicU64,
     segments_created: AtomicU64,
     segments_deleted: AtomicU64,
 }
@@ -409,13 +421,14 @@ fn write_round(
                         .active
                         .as_mut()
                         .ok_or_else(|| missing_active(&sh.dir))?;
+                    let t = Instant::now();
                     io.datasync(&a.file).map_err(|e| Failure {
                         op: "fsync",
                         path,
                         source: Arc::new(e),
                     })?;
                     a.dirty = false;
-                    sh.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+                    sh.counters.count_fsync(t);
                 }
             }
             let prealloc = sh.opts.preallocate.then_some(sh.opts.segment_bytes);
@@ -439,6 +452,7 @@ fn write_round(
         let a = active.as_mut().ok_or_else(|| missing_active(&sh.dir))?;
         let seg = segs.last_mut().ok_or_else(|| missing_active(&sh.dir))?;
         let sync_now = want_sync && last;
+        let t = Instant::now();
         io.write_at(&a.file, &chunk.buf, a.pos, sync_now)
             .map_err(|(op, e)| Failure {
                 op,
@@ -450,7 +464,7 @@ fn write_round(
         seg.used = a.pos;
         seg.last_seq = Some(chunk.last_seq);
         if sync_now {
-            sh.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+            sh.counters.count_fsync(t);
             a.dirty = false;
         } else {
             a.dirty = true;
@@ -462,12 +476,13 @@ fn write_round(
     let Files { segs, active } = &mut *files;
     if let Some(a) = active.as_mut() {
         if a.dirty {
+            let t = Instant::now();
             io.datasync(&a.file).map_err(|e| Failure {
                 op: "fsync",
                 path: segs.last().map(|s| s.path.clone()).unwrap_or_default(),
                 source: Arc::new(e),
             })?;
-            sh.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+            sh.counters.count_fsync(t);
             a.dirty = false;
         }
     }
@@ -1022,6 +1037,7 @@ impl Wal {
             appended_bytes: c.appended_bytes.load(Ordering::Relaxed),
             writes: c.writes.load(Ordering::Relaxed),
             fsyncs: c.fsyncs.load(Ordering::Relaxed),
+            fsync_nanos: c.fsync_nanos.load(Ordering::Relaxed),
             segments_created: c.segments_created.load(Ordering::Relaxed),
             segments_deleted: c.segments_deleted.load(Ordering::Relaxed),
         }
