@@ -100,7 +100,11 @@ fn garbage_after_handshake() {
     only_that_connection_closes(&w, |s| {
         handshake(s);
         // A create whose path length runs past the frame.
-        let mut b = RequestHeader { xid: 1, op: op::CREATE }.to_bytes();
+        let mut b = RequestHeader {
+            xid: 1,
+            op: op::CREATE,
+        }
+        .to_bytes();
         b.extend_from_slice(&1000i32.to_be_bytes());
         b.extend_from_slice(b"/x");
         s.write_all(&frame(&b)).unwrap();
@@ -148,12 +152,17 @@ fn invalid_paths_get_the_references_codes() {
             path: p.into(),
             version: -1,
         });
-        for (what, req, want) in [("create", create(p, 0, open.clone()), c), ("delete", del, d)] {
+        for (what, req, want) in [
+            ("create", create(p, 0, open.clone()), c),
+            ("delete", del, d),
+        ] {
             let mut fresh = Raw::connect(&w.addr(), 30_000);
             match fresh.call(&req) {
                 Ok((h, _)) if h.err == want => {}
                 Ok((h, _)) => wrong.push(format!("{what}({p:?}) = {} want {want}", h.err)),
-                Err(e) => wrong.push(format!("{what}({p:?}): connection failed ({e}) want {want}")),
+                Err(e) => wrong.push(format!(
+                    "{what}({p:?}): connection failed ({e}) want {want}"
+                )),
             }
         }
     }
@@ -165,9 +174,17 @@ fn bad_versions_flags_ephemeral_parents_and_acls() {
     let w = Warren::start();
     let mut r = Raw::connect(&w.addr(), 30_000);
     let open = Acl::open_unsafe();
-    assert_eq!(r.err(&create("/", 0, open.clone())), -110, "create / is NODEEXISTS");
+    assert_eq!(
+        r.err(&create("/", 0, open.clone())),
+        -110,
+        "create / is NODEEXISTS"
+    );
     assert_eq!(r.err(&create("/p", 0, open.clone())), 0);
-    assert_eq!(r.err(&create("/p", 42, open.clone())), -8, "bad create flag");
+    assert_eq!(
+        r.err(&create("/p", 42, open.clone())),
+        -8,
+        "bad create flag"
+    );
     let setv = Request::SetData(SetDataRequest {
         path: "/p".into(),
         data: Some(vec![]),
@@ -199,7 +216,11 @@ fn bad_versions_flags_ephemeral_parents_and_acls() {
     // Over jute.maxbuffer as a frame: the connection is closed; nothing is stored.
     let mut body = Vec::new();
     oversize.encode_body(&mut body);
-    let mut b = RequestHeader { xid: 99, op: op::SET_DATA }.to_bytes();
+    let mut b = RequestHeader {
+        xid: 99,
+        op: op::SET_DATA,
+    }
+    .to_bytes();
     b.extend_from_slice(&body);
     r.send_raw(&frame(&b)).unwrap();
     assert!(closes_within(&mut r.stream, Duration::from_secs(5)));

@@ -17,7 +17,10 @@ async fn create_in_every_mode_and_read_back() {
     let (st, seq) = tm(c.create("/p", b"data", &persistent())).await.unwrap();
     assert_eq!(seq.into_i64(), -1);
     assert_eq!((st.version, st.cversion, st.aversion), (0, 0, 0));
-    assert_eq!((st.czxid, st.mzxid, st.pzxid), (st.czxid, st.czxid, st.czxid));
+    assert_eq!(
+        (st.czxid, st.mzxid, st.pzxid),
+        (st.czxid, st.czxid, st.czxid)
+    );
     assert_eq!(st.ctime, st.mtime);
     assert_eq!(st.data_length, 4);
     assert_eq!(st.ephemeral_owner, 0);
@@ -35,9 +38,13 @@ async fn create_in_every_mode_and_read_back() {
     assert_eq!((s1.into_i64(), s2.into_i64()), (1, 2));
     assert_eq!(s1.to_string(), "0000000001");
 
-    let (st, _) = tm(c.create("/cont", b"", &opts(CreateMode::Container))).await.unwrap();
+    let (st, _) = tm(c.create("/cont", b"", &opts(CreateMode::Container)))
+        .await
+        .unwrap();
     assert_eq!(st.ephemeral_owner, 0);
-    tm(c.create("/cont/child", b"", &persistent())).await.unwrap();
+    tm(c.create("/cont/child", b"", &persistent()))
+        .await
+        .unwrap();
 
     let (st, _) = tm(c.create(
         "/ttl",
@@ -65,11 +72,15 @@ async fn create_in_every_mode_and_read_back() {
         Error::NodeExists
     );
     assert_eq!(
-        tm(c.create("/nope/x", b"", &persistent())).await.unwrap_err(),
+        tm(c.create("/nope/x", b"", &persistent()))
+            .await
+            .unwrap_err(),
         Error::NoNode
     );
     assert_eq!(
-        tm(c.create("/p/e/x", b"", &persistent())).await.unwrap_err(),
+        tm(c.create("/p/e/x", b"", &persistent()))
+            .await
+            .unwrap_err(),
         Error::NoChildrenForEphemerals
     );
 }
@@ -125,14 +136,20 @@ async fn acl_get_set_and_aversion() {
     assert_eq!(st.aversion, 0);
     let read_only = [Acl::new(Permission::READ, AuthId::anyone())];
     assert_eq!(
-        tm(c.set_acl("/a", &Acls::new(&read_only), Some(3))).await.unwrap_err(),
+        tm(c.set_acl("/a", &Acls::new(&read_only), Some(3)))
+            .await
+            .unwrap_err(),
         Error::BadVersion
     );
-    let st = tm(c.set_acl("/a", &Acls::new(&read_only), Some(0))).await.unwrap();
+    let st = tm(c.set_acl("/a", &Acls::new(&read_only), Some(0)))
+        .await
+        .unwrap();
     assert_eq!(st.aversion, 1);
     // Without ADMIN, even setACL is refused (the ACL check comes before the version check).
     assert_eq!(
-        tm(c.set_acl("/a", &Acls::new(&read_only), Some(0))).await.unwrap_err(),
+        tm(c.set_acl("/a", &Acls::new(&read_only), Some(0)))
+            .await
+            .unwrap_err(),
         Error::NoAuth
     );
     let (acl, _) = tm(c.get_acl("/a")).await.unwrap();
@@ -201,7 +218,9 @@ async fn many_children_are_listed() {
     let c = zk(&w.addr()).await;
     tm(c.create("/big", b"", &persistent())).await.unwrap();
     for i in 0..300 {
-        tm(c.create(&format!("/big/c{i:04}"), b"", &persistent())).await.unwrap();
+        tm(c.create(&format!("/big/c{i:04}"), b"", &persistent()))
+            .await
+            .unwrap();
     }
     let (kids, st) = tm(c.get_children("/big")).await.unwrap();
     assert_eq!(kids.len(), 300);

@@ -294,7 +294,10 @@ fn create_modes_and_stats() {
             Req(0, create2(&format!("{d}/e"), 1)),
             Req(0, create2(&format!("{d}/ps-"), 2)),
             Req(0, create(&format!("{d}/es-"), 3)),
-            Req(0, cr(op::CREATE_CONTAINER, &format!("{d}/c"), "c", 4, open())),
+            Req(
+                0,
+                cr(op::CREATE_CONTAINER, &format!("{d}/c"), "c", 4, open()),
+            ),
             Req(0, ttl(&format!("{d}/t"), 5, 60_000)),
             Req(0, ttl(&format!("{d}/ts-"), 6, 60_000)),
             Req(0, kids2(d, false)),
@@ -308,14 +311,52 @@ fn create_modes_and_stats() {
             Req(0, create2(&format!("{d}/bad"), 7)),
             Req(0, create2(&format!("{d}/bad"), -1)),
             Req(0, cr(op::CREATE2, &format!("{d}/noacl"), "", 0, vec![])),
-            Req(0, cr(op::CREATE2, &format!("{d}/badacl"), "", 0, vec![acl(31, "x", "y")])),
-            Req(0, cr(op::CREATE2, &format!("{d}/perm0"), "", 0, vec![acl(0, "world", "anyone")])),
-            Req(0, cr(op::CREATE2, &format!("{d}/perm99"), "", 0, vec![acl(99, "world", "anyone")])),
+            Req(
+                0,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/badacl"),
+                    "",
+                    0,
+                    vec![acl(31, "x", "y")],
+                ),
+            ),
+            Req(
+                0,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/perm0"),
+                    "",
+                    0,
+                    vec![acl(0, "world", "anyone")],
+                ),
+            ),
+            Req(
+                0,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/perm99"),
+                    "",
+                    0,
+                    vec![acl(99, "world", "anyone")],
+                ),
+            ),
             Req(0, ttl(&format!("{d}/t0"), 5, 0)),
             Req(0, ttl(&format!("{d}/tbig"), 5, 1 << 40)),
             Req(0, ttl(&format!("{d}/tmode"), 1, 1000)),
             Req(0, cr(op::CREATE2, &format!("{d}/null"), "", 0, open())),
-            Req(0, Request::Create { op: op::CREATE2, req: CreateRequest { path: format!("{d}/nulldata"), data: None, acl: open().into(), flags: 0 } }),
+            Req(
+                0,
+                Request::Create {
+                    op: op::CREATE2,
+                    req: CreateRequest {
+                        path: format!("{d}/nulldata"),
+                        data: None,
+                        acl: open().into(),
+                        flags: 0,
+                    },
+                },
+            ),
             Req(0, get(&format!("{d}/nulldata"), false)),
             Req(0, kids2(d, false)),
         ],
@@ -385,20 +426,65 @@ fn acls_auth_and_whoami() {
             Req(0, Request::WhoAmI),
             Auth(1, "digest", b"alice:secret"),
             Req(1, Request::WhoAmI),
-            Req(1, cr(op::CREATE2, &format!("{d}/al"), "a", 0, vec![acl(31, "auth", "")])),
+            Req(
+                1,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/al"),
+                    "a",
+                    0,
+                    vec![acl(31, "auth", "")],
+                ),
+            ),
             Req(1, Request::GetAcl(p(&format!("{d}/al")))),
             Req(0, get(&format!("{d}/al"), false)),
             Req(0, set(&format!("{d}/al"), "x", -1)),
             Req(0, create(&format!("{d}/al/k"), 0)),
             Req(0, delete(&format!("{d}/al"), -1)),
-            Req(0, cr(op::CREATE2, &format!("{d}/x"), "", 0, vec![acl(31, "auth", "")])),
-            Req(1, cr(op::CREATE2, &format!("{d}/dg"), "", 0, vec![acl(1, "digest", alice)])),
+            Req(
+                0,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/x"),
+                    "",
+                    0,
+                    vec![acl(31, "auth", "")],
+                ),
+            ),
+            Req(
+                1,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/dg"),
+                    "",
+                    0,
+                    vec![acl(1, "digest", alice)],
+                ),
+            ),
             Req(1, set(&format!("{d}/dg"), "no", -1)),
             Req(1, get(&format!("{d}/dg"), false)),
             Req(0, Request::GetAcl(p(&format!("{d}/dg")))),
-            Req(1, cr(op::CREATE2, &format!("{d}/ip"), "", 0, vec![acl(31, "ip", "127.0.0.1")])),
+            Req(
+                1,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/ip"),
+                    "",
+                    0,
+                    vec![acl(31, "ip", "127.0.0.1")],
+                ),
+            ),
             Req(0, get(&format!("{d}/ip"), false)),
-            Req(1, cr(op::CREATE2, &format!("{d}/ro"), "", 0, vec![acl(1, "world", "anyone")])),
+            Req(
+                1,
+                cr(
+                    op::CREATE2,
+                    &format!("{d}/ro"),
+                    "",
+                    0,
+                    vec![acl(1, "world", "anyone")],
+                ),
+            ),
             Req(0, create(&format!("{d}/ro/k"), 0)),
             Req(0, set_acl(&format!("{d}/ro"), open(), -1)),
             Auth(2, "digest", b"no-colon"),
@@ -416,13 +502,28 @@ fn auth_reply_echoes_the_request_xid() {
     let mut got = Vec::new();
     for addr in [reference.addr(), w.addr()] {
         let mut r = Raw::connect(&addr, 30_000);
-        let mut b = warren_proto::RequestHeader { xid: 5, op: op::AUTH }.to_bytes();
-        b.extend(AuthPacket { auth_type: 0, scheme: "digest".into(), auth: b"u:p".to_vec() }.to_bytes());
+        let mut b = warren_proto::RequestHeader {
+            xid: 5,
+            op: op::AUTH,
+        }
+        .to_bytes();
+        b.extend(
+            AuthPacket {
+                auth_type: 0,
+                scheme: "digest".into(),
+                auth: b"u:p".to_vec(),
+            }
+            .to_bytes(),
+        );
         r.send_raw(&frame(&b)).unwrap();
-        got.push(format!("{:?}", r.recv().map(|f| match f {
-            Frame::Reply { hdr, body } => format!("xid={} err={} body={body:?}", hdr.xid, hdr.err),
-            Frame::Event { .. } => "event".into(),
-        })));
+        got.push(format!(
+            "{:?}",
+            r.recv().map(|f| match f {
+                Frame::Reply { hdr, body } =>
+                    format!("xid={} err={} body={body:?}", hdr.xid, hdr.err),
+                Frame::Event { .. } => "event".into(),
+            })
+        ));
     }
     assert_eq!(got[0], got[1], "reference vs warren");
 }
@@ -435,29 +536,52 @@ fn multi_and_multi_read() {
         "multi_and_multi_read",
         &[
             Req(0, create(d, 0)),
-            Req(0, Request::Multi(vec![
-                check_v(d, 0),
-                create(&format!("{d}/a"), 0),
-                create2(&format!("{d}/b"), 0),
-                create2(&format!("{d}/s-"), 2),
-                set(&format!("{d}/a"), "x", 0),
-                delete(&format!("{d}/b"), 0),
-            ])),
-            Req(0, Request::Multi(vec![
-                create(&format!("{d}/c"), 0),
-                check_v(d, 99),
-                set(&format!("{d}/a"), "y", -1),
-            ])),
-            Req(0, Request::Multi(vec![
-                create(&format!("{d}/c"), 0),
-                create(&format!("{d}/c"), 0),
-            ])),
+            Req(
+                0,
+                Request::Multi(vec![
+                    check_v(d, 0),
+                    create(&format!("{d}/a"), 0),
+                    create2(&format!("{d}/b"), 0),
+                    create2(&format!("{d}/s-"), 2),
+                    set(&format!("{d}/a"), "x", 0),
+                    delete(&format!("{d}/b"), 0),
+                ]),
+            ),
+            Req(
+                0,
+                Request::Multi(vec![
+                    create(&format!("{d}/c"), 0),
+                    check_v(d, 99),
+                    set(&format!("{d}/a"), "y", -1),
+                ]),
+            ),
+            Req(
+                0,
+                Request::Multi(vec![
+                    create(&format!("{d}/c"), 0),
+                    create(&format!("{d}/c"), 0),
+                ]),
+            ),
             Req(0, Request::Multi(vec![delete(&format!("{d}/nope"), -1)])),
             Req(0, Request::Multi(vec![check_v(&format!("{d}/nope"), -1)])),
-            Req(0, Request::Multi(vec![create(&format!("{d}/e"), 1), create(&format!("{d}/e/x"), 0)])),
+            Req(
+                0,
+                Request::Multi(vec![
+                    create(&format!("{d}/e"), 1),
+                    create(&format!("{d}/e/x"), 0),
+                ]),
+            ),
             Req(0, Request::Multi(vec![])),
             Req(0, kids2(d, false)),
-            Req(0, Request::MultiRead(vec![get(&format!("{d}/a"), false), kids(d, false), get(&format!("{d}/zz"), false), kids(&format!("{d}/zz"), false)])),
+            Req(
+                0,
+                Request::MultiRead(vec![
+                    get(&format!("{d}/a"), false),
+                    kids(d, false),
+                    get(&format!("{d}/zz"), false),
+                    kids(&format!("{d}/zz"), false),
+                ]),
+            ),
             Req(0, Request::MultiRead(vec![])),
         ],
     );
@@ -508,7 +632,13 @@ fn watches_and_event_order() {
             Req(1, delete(&format!("{d}/n"), -1)),
             Req(1, get(d, true)),
             Req(1, set(d, "self", -1)),
-            Req(1, Request::Multi(vec![create(&format!("{d}/m1"), 0), create(&format!("{d}/m2"), 0)])),
+            Req(
+                1,
+                Request::Multi(vec![
+                    create(&format!("{d}/m1"), 0),
+                    create(&format!("{d}/m2"), 0),
+                ]),
+            ),
         ],
     );
 }
@@ -516,7 +646,18 @@ fn watches_and_event_order() {
 #[test]
 fn invalid_paths_and_requests() {
     let mut steps = vec![Req(0, create("/dp", 0))];
-    for path in ["a", "//a", "/a/", "/a//b", "/./a", "/a/..", "/a\u{1}", "/\u{7f}x", "/dp/", "/\u{fff0}"]  {
+    for path in [
+        "a",
+        "//a",
+        "/a/",
+        "/a//b",
+        "/./a",
+        "/a/..",
+        "/a\u{1}",
+        "/\u{7f}x",
+        "/dp/",
+        "/\u{fff0}",
+    ] {
         for r in [
             exists(path, false),
             get(path, false),
@@ -542,14 +683,21 @@ fn invalid_paths_and_requests() {
 fn nul_in_path() {
     check(
         "nul_in_path",
-        &[Req(0, create("/dn", 0)), Req(0, exists("/dn\u{0}x", false)), Req(0, get("/dn\u{0}x", false))],
+        &[
+            Req(0, create("/dn", 0)),
+            Req(0, exists("/dn\u{0}x", false)),
+            Req(0, get("/dn\u{0}x", false)),
+        ],
     );
 }
 
 #[test]
 #[ignore = "warren differs: an unknown opcode closes the connection (reference: reply err UNIMPLEMENTED -6)"]
 fn unknown_opcode() {
-    check("unknown_opcode", &[Req(0, create("/du", 0)), Bytes(0, 9999, vec![]), Ping(0)]);
+    check(
+        "unknown_opcode",
+        &[Req(0, create("/du", 0)), Bytes(0, 9999, vec![]), Ping(0)],
+    );
 }
 
 #[test]
@@ -561,16 +709,25 @@ fn empty_path_reads() {
     let mut got = Vec::new();
     for addr in [reference.addr(), w.addr()] {
         let mut r = Raw::connect(&addr, 30_000);
-        r.stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        r.stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
         let mut codes = Vec::new();
-        for req in [exists("", false), get("", false), kids("", false), Request::GetAcl(p(""))] {
+        for req in [
+            exists("", false),
+            get("", false),
+            kids("", false),
+            Request::GetAcl(p("")),
+        ] {
             codes.push(match r.call(&req) {
                 Ok((h, _)) => h.err.to_string(),
                 Err(e) => format!("no reply ({})", e.kind()),
             });
             if codes.last().unwrap().starts_with("no reply") {
                 r = Raw::connect(&addr, 30_000);
-                r.stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                r.stream
+                    .set_read_timeout(Some(Duration::from_secs(3)))
+                    .unwrap();
             }
         }
         got.push(codes);
@@ -585,11 +742,35 @@ fn ping_and_unknown_session_ops() {
         &[
             Req(0, create("/dq", 0)),
             Ping(0),
-            Req(0, Request::CheckWatches(warren_proto::WatchesRequest { path: "/dq".into(), watcher_type: 1 })),
+            Req(
+                0,
+                Request::CheckWatches(warren_proto::WatchesRequest {
+                    path: "/dq".into(),
+                    watcher_type: 1,
+                }),
+            ),
             Req(0, get("/dq", true)),
-            Req(0, Request::RemoveWatches(warren_proto::WatchesRequest { path: "/dq".into(), watcher_type: 2 })),
-            Req(0, Request::RemoveWatches(warren_proto::WatchesRequest { path: "/dq".into(), watcher_type: 2 })),
-            Req(0, Request::AddWatch(warren_proto::AddWatchRequest { path: "/dq".into(), mode: 0 })),
+            Req(
+                0,
+                Request::RemoveWatches(warren_proto::WatchesRequest {
+                    path: "/dq".into(),
+                    watcher_type: 2,
+                }),
+            ),
+            Req(
+                0,
+                Request::RemoveWatches(warren_proto::WatchesRequest {
+                    path: "/dq".into(),
+                    watcher_type: 2,
+                }),
+            ),
+            Req(
+                0,
+                Request::AddWatch(warren_proto::AddWatchRequest {
+                    path: "/dq".into(),
+                    mode: 0,
+                }),
+            ),
             Req(0, set("/dq", "z", -1)),
         ],
     );
@@ -604,7 +785,10 @@ fn reference_is_stopped_by_its_guard() {
     drop(r);
     let end = std::time::Instant::now() + Duration::from_secs(15);
     while four_letter(port, "ruok") == "imok" {
-        assert!(std::time::Instant::now() < end, "reference still running after stop");
+        assert!(
+            std::time::Instant::now() < end,
+            "reference still running after stop"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -17,11 +17,13 @@ use warren_proto::{
 
 const WRITERS: usize = 4;
 
+/// path -> (data, version) as last acknowledged.
+type Acked = Arc<Mutex<HashMap<String, (Vec<u8>, i32)>>>;
+
 #[test]
 fn kill9_loses_no_acknowledged_write() {
     let mut w = Warren::start();
-    // path -> (data, version) as last acknowledged
-    let acked: Arc<Mutex<HashMap<String, (Vec<u8>, i32)>>> = Arc::default();
+    let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for t in 0..WRITERS {
@@ -69,7 +71,10 @@ fn kill9_loses_no_acknowledged_write() {
     // Let the writers get going, then pull the plug.
     let t0 = Instant::now();
     while acked.lock().unwrap().len() < WRITERS * 50 || t0.elapsed() < Duration::from_millis(700) {
-        assert!(t0.elapsed() < Duration::from_secs(20), "writers made no progress");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "writers made no progress"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     w.kill9();
@@ -106,6 +111,12 @@ fn kill9_loses_no_acknowledged_write() {
             ));
         }
     }
-    assert!(lost.is_empty(), "acknowledged writes lost after kill -9: {lost:#?}");
-    eprintln!("{total} writes before the kill, {} paths checked", acked.len());
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost after kill -9: {lost:#?}"
+    );
+    eprintln!(
+        "{total} writes before the kill, {} paths checked",
+        acked.len()
+    );
 }

@@ -38,7 +38,10 @@ async fn multi_success_returns_every_result() {
     assert_eq!(stat.mzxid, a.czxid);
     assert_eq!(res[4], MultiWriteResult::Delete);
     let (data, st) = tm(c.get_data("/m")).await.unwrap();
-    assert_eq!((data.as_slice(), st.version, st.num_children), (&b"1"[..], 1, 1));
+    assert_eq!(
+        (data.as_slice(), st.version, st.num_children),
+        (&b"1"[..], 1, 1)
+    );
     assert!(tm(c.check_stat("/m/a/b")).await.unwrap().is_none());
 }
 
@@ -115,5 +118,8 @@ fn failed_multi_per_op_results_on_the_wire() {
     // An empty multi succeeds with no results.
     let (h, body) = r.call(&Request::Multi(vec![])).unwrap();
     assert_eq!(h.err, 0);
-    assert_eq!(decode_multi_response(&mut Reader::new(&body)).unwrap(), vec![]);
+    assert_eq!(
+        decode_multi_response(&mut Reader::new(&body)).unwrap(),
+        vec![]
+    );
 }

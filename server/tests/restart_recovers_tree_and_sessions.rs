@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use common::*;
 use warren_proto::consts::op;
-use warren_proto::{Acl, ConnectRequest, CreateRequest, GetDataResponse, Jute, PathWatchRequest, Request};
+use warren_proto::{
+    Acl, ConnectRequest, CreateRequest, GetDataResponse, Jute, PathWatchRequest, Request,
+};
 
 fn create(path: &str, data: &[u8], flags: i32) -> Request {
     Request::Create {
@@ -79,7 +81,11 @@ fn survives(kill: impl Fn(&mut Warren)) {
 fn clean_stop_keeps_data_and_sessions() {
     survives(|w| {
         let st = w.stop();
-        assert!(st.success(), "SIGTERM exit status {st:?}; log:\n{}", w.log());
+        assert!(
+            st.success(),
+            "SIGTERM exit status {st:?}; log:\n{}",
+            w.log()
+        );
     });
 }
 

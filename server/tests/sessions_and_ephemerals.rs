@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use warren_proto::consts::op;
-use warren_proto::{Acl, ConnectRequest, CreateRequest, Jute, PathRequest, PathWatchRequest, Request};
+use warren_proto::{
+    Acl, ConnectRequest, CreateRequest, Jute, PathRequest, PathWatchRequest, Request,
+};
 
 fn create_eph(path: &str) -> Request {
     Request::Create {
@@ -92,7 +94,9 @@ fn wrong_password_is_refused() {
 #[test]
 fn unknown_session_is_refused() {
     let w = Warren::start();
-    let refused = resume(&w.addr(), 0x1234_5678_9abc, vec![0; 16]).err().expect("refused");
+    let refused = resume(&w.addr(), 0x1234_5678_9abc, vec![0; 16])
+        .err()
+        .expect("refused");
     assert_eq!((refused.session_id, refused.time_out), (0, 0));
 }
 
@@ -124,7 +128,10 @@ fn expiry_deletes_ephemerals() {
         "session expired too early: {:?}",
         t0.elapsed()
     );
-    assert!(resume(&w.addr(), id, pw).is_err(), "expired session resumed");
+    assert!(
+        resume(&w.addr(), id, pw).is_err(),
+        "expired session resumed"
+    );
 }
 
 #[test]
@@ -158,7 +165,10 @@ async fn client_crate_session_close_removes_ephemerals() {
     drop(c); // the crate closes the session when the last handle goes
     let t0 = Instant::now();
     while tm(o.check_stat("/z")).await.unwrap().is_some() {
-        assert!(t0.elapsed() < Duration::from_secs(5), "ephemeral not removed on close");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "ephemeral not removed on close"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -90,7 +90,11 @@ fn watch_is_one_shot_and_event_precedes_reply() {
     let (h, body) = b.call(&get(false)).unwrap();
     assert_eq!(h.err, 0);
     assert!(body.contains(&b'3'));
-    assert_eq!(b.events.len(), 2, "event must arrive before a read reflecting the change");
+    assert_eq!(
+        b.events.len(),
+        2,
+        "event must arrive before a read reflecting the change"
+    );
     // Nothing else arrives.
     b.stream
         .set_read_timeout(Some(Duration::from_millis(300)))

@@ -18,7 +18,7 @@ use tempfile::TempDir;
 use warren_proto::consts::{op, xid};
 use warren_proto::request::decode_multi_response;
 use warren_proto::{
-    AllChildrenNumberResponse, ChildrenResponse, Children2Response, ConnectRequest,
+    AllChildrenNumberResponse, Children2Response, ChildrenResponse, ConnectRequest,
     ConnectResponse, Create2Response, CreateResponse, GetAclResponse, GetDataResponse, Jute,
     OpResult, Reader, ReplyHeader, Request, RequestHeader, Stat, StatResponse, SyncResponse,
     WatcherEvent, WhoAmIResponse,
@@ -122,8 +122,9 @@ impl Warren {
         )
         .unwrap();
         self.starts += 1;
-        let log = std::fs::File::create(self.dir.path().join(format!("server.{}.log", self.starts)))
-            .unwrap();
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("server.{}.log", self.starts)))
+                .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_warren"))
             .arg("--config")
             .arg(&cfg)
@@ -306,8 +307,7 @@ pub async fn zk(addr: &str) -> zookeeper_client::Client {
 }
 
 pub async fn zk_with(addr: &str, c: zookeeper_client::Connector) -> zookeeper_client::Client {
-    tm(c
-        .with_session_timeout(Duration::from_secs(10))
+    tm(c.with_session_timeout(Duration::from_secs(10))
         .with_fail_eagerly()
         .connect(addr))
     .await
@@ -564,7 +564,8 @@ pub fn render_body(op: i32, body: &[u8], stat: &mut dyn FnMut(&Stat) -> String) 
                     }
                     OpResult::GetData { data, stat: s } => format!(
                         "data({:?} {})",
-                        data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
+                        data.as_ref()
+                            .map(|d| String::from_utf8_lossy(d).into_owned()),
                         stat(s)
                     ),
                     OpResult::Error { err } => format!("error({err})"),
