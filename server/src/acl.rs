@@ -7,14 +7,15 @@ use base64::Engine as _;
 use sha1::{Digest, Sha1};
 use warren_proto::{Acl, ErrorCode, Id};
 
-/// `digest` identity for `user:password`: `user:base64(sha1("user:password"))`.
-pub fn digest_id(user_password: &str) -> Option<String> {
-    let (user, _) = user_password.split_once(':')?;
+/// `digest` identity for `user:password`: `user:base64(sha1("user:password"))`. Like
+/// ZooKeeper, a credential without a colon is all user name.
+pub fn digest_id(user_password: &str) -> String {
+    let user = user_password.split(':').next().unwrap_or_default();
     let hash = Sha1::digest(user_password.as_bytes());
-    Some(format!(
+    format!(
         "{user}:{}",
         base64::engine::general_purpose::STANDARD.encode(hash)
-    ))
+    )
 }
 
 /// The identities of one connection: always `ip:<addr>`, plus what `auth` packets added.
@@ -175,8 +176,8 @@ mod tests {
     fn digest_matches_zookeeper() {
         // base64(sha1("super:super")), as DigestAuthenticationProvider computes it.
         assert_eq!(
-            digest_id("super:super").as_deref(),
-            Some("super:gG7s8t3oDEtIqF6DM9LlI/R+9Ss=")
+            digest_id("super:super"),
+            "super:gG7s8t3oDEtIqF6DM9LlI/R+9Ss="
         );
     }
 

@@ -368,6 +368,19 @@ async fn run_session<R: AsyncRead + Unpin>(
         };
         let req = match Request::decode(hdr.op, &mut r) {
             Ok(q) => q,
+            Err(warren_proto::JuteError::Unknown { what: "opcode", .. }) => {
+                // ZooKeeper answers an opcode it does not know with UNIMPLEMENTED (and
+                // zxid −1), then closes the connection.
+                tracing::warn!(%peer, op = hdr.op, "unknown opcode; closing the connection");
+                let frame = reply_frame(hdr.xid, -1, ErrorCode::UNIMPLEMENTED, &[]);
+                let _ = ptx.send(Slot {
+                    xid: hdr.xid,
+                    op: hdr.op,
+                    started,
+                    kind: Pending::Ready(frame),
+                });
+                break;
+            }
             Err(e) => {
                 tracing::warn!(
                     %peer,
@@ -385,7 +398,7 @@ async fn run_session<R: AsyncRead + Unpin>(
                 let err = authenticate(shared, who, &a.scheme, &a.auth);
                 // A failed auth closes the connection after its reply, as in ZooKeeper.
                 stop = err != ErrorCode::OK;
-                Pending::Ready(reply_frame(xid::AUTH, 0, err, &[]))
+                Pending::Ready(reply_frame(hdr.xid, 0, err, &[]))
             }
             Request::SetWatches(w) => Pending::SetWatches {
                 relative_zxid: w.relative_zxid,
@@ -484,9 +497,10 @@ fn authenticate(
     let mut ids = (**g).clone();
     match scheme {
         "digest" => {
-            let Some(id) = std::str::from_utf8(auth).ok().and_then(digest_id) else {
+            let Ok(cred) = std::str::from_utf8(auth) else {
                 return ErrorCode::AUTH_FAILED;
             };
+            let id = digest_id(cred);
             if shared.config.super_digest.as_deref() == Some(id.as_str()) {
                 ids.is_super = true;
                 ids.add(Id {

@@ -101,6 +101,12 @@ fn decide_multi(
         }
         match prep(view, ctx, req)? {
             Ok(t) => {
+                // Inside a multi, ZooKeeper logs a create2 as a create and answers it
+                // with a plain create result.
+                let t = match t {
+                    Txn::Create2(c) => Txn::Create(c),
+                    t => t,
+                };
                 let sub = TxnHeader {
                     txn_type: t.txn_type(),
                     ..hdr.clone()

@@ -78,6 +78,11 @@ impl Reader<'_> {
                 | Request::GetChildren2(PathWatchRequest { watch: true, .. })
                 | Request::MultiRead(_)
         );
+        // ZooKeeper's exists refuses a NUL in the path as a bad argument; other reads of
+        // malformed paths simply find no node.
+        if matches!(req, Request::Exists(r) if r.path.contains('\0')) {
+            return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+        }
         let _guard = watching.then(|| self.shared.tree_lock.read());
         Ok(Ok(match req {
             Request::Exists(r) => {
@@ -110,7 +115,15 @@ impl Reader<'_> {
             Request::GetAcl(r) => {
                 let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
                 tri!(self.acl_check(&n, perms::READ | perms::ADMIN)?);
-                let acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
+                let mut acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
+                // Without ADMIN, ZooKeeper hides the password hashes of digest ids.
+                if !self.who.allows(&acl, perms::ADMIN) {
+                    for a in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
+                        if let Some((user, _)) = a.id.id.split_once(':') {
+                            a.id.id = format!("{user}:x");
+                        }
+                    }
+                }
                 GetAclResponse {
                     acl: acl.into(),
                     stat: n.client_stat(),
@@ -142,19 +155,28 @@ impl Reader<'_> {
                 path: r.path.clone(),
             }
             .to_bytes(),
-            Request::WhoAmI => WhoAmIResponse {
-                client_info: self
-                    .who
-                    .ids
-                    .iter()
-                    .map(|i| ClientInfo {
-                        auth_scheme: i.scheme.clone(),
-                        user: i.id.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .into(),
+            Request::WhoAmI => {
+                // ZooKeeper names users, not credentials (a digest id's hash is dropped),
+                // and lists authenticated identities before the connection's address.
+                let (ip, rest): (Vec<_>, Vec<_>) =
+                    self.who.ids.iter().partition(|i| i.scheme == "ip");
+                WhoAmIResponse {
+                    client_info: rest
+                        .into_iter()
+                        .chain(ip)
+                        .map(|i| ClientInfo {
+                            auth_scheme: i.scheme.clone(),
+                            user: if i.scheme == "digest" {
+                                i.id.split(':').next().unwrap_or_default().to_owned()
+                            } else {
+                                i.id.clone()
+                            },
+                        })
+                        .collect::<Vec<_>>()
+                        .into(),
+                }
+                .to_bytes()
             }
-            .to_bytes(),
             Request::MultiRead(ops) => {
                 let mut results = Vec::with_capacity(ops.len());
                 for op in ops {

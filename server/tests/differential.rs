@@ -408,7 +408,6 @@ fn set_get_delete_versions_and_cversion() {
 }
 
 #[test]
-#[ignore = "warren differs: whoAmI reports digest users as user:hash (reference: user only, digest listed before ip); auth digest with a credential without a colon is AUTHFAILED (reference: OK)"]
 fn acls_auth_and_whoami() {
     let d = "/da";
     let alice = "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=";
@@ -494,7 +493,6 @@ fn acls_auth_and_whoami() {
 }
 
 #[test]
-#[ignore = "warren differs: auth reply xid is always -4 (reference echoes the request xid)"]
 fn auth_reply_echoes_the_request_xid() {
     // zookeeper-client sends auth with an ordinary xid; the reference echoes it.
     let (reference, _g) = shared_ref();
@@ -529,7 +527,6 @@ fn auth_reply_echoes_the_request_xid() {
 }
 
 #[test]
-#[ignore = "warren differs: a create2 inside multi returns a create2 result with Stat (reference: plain create result, path only)"]
 fn multi_and_multi_read() {
     let d = "/dm";
     check(
@@ -679,7 +676,6 @@ fn invalid_paths_and_requests() {
 }
 
 #[test]
-#[ignore = "warren differs: exists(\"/dp\\0x\") is NONODE (reference: BADARGUMENTS)"]
 fn nul_in_path() {
     check(
         "nul_in_path",
@@ -692,7 +688,6 @@ fn nul_in_path() {
 }
 
 #[test]
-#[ignore = "warren differs: an unknown opcode closes the connection (reference: reply err UNIMPLEMENTED -6)"]
 fn unknown_opcode() {
     check(
         "unknown_opcode",
@@ -701,7 +696,6 @@ fn unknown_opcode() {
 }
 
 #[test]
-#[ignore = "warren differs: exists/getData/getChildren/getACL with the empty path \"\" get no reply at all (reference: answers as for the root)"]
 fn empty_path_reads() {
     // Only error codes: the root's stat differs between a shared reference and a fresh Warren.
     let (reference, _g) = shared_ref();

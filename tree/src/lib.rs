@@ -48,13 +48,22 @@ pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 pub fn node_key(path: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(path.len() + 2);
     k.push(b'n');
-    if path == "/" {
+    // ZooKeeper's tree knows the root by the empty path too.
+    if path == "/" || path.is_empty() {
         return k;
     }
-    let slash = path.rfind('/').unwrap_or(0);
-    k.extend_from_slice(&path.as_bytes()[..slash]);
-    k.push(0);
-    k.extend_from_slice(&path.as_bytes()[slash + 1..]);
+    match path.rfind('/') {
+        Some(slash) if path.starts_with('/') => {
+            k.extend_from_slice(&path.as_bytes()[..slash]);
+            k.push(0);
+            k.extend_from_slice(&path.as_bytes()[slash + 1..]);
+        }
+        // Not a path: a key no node can have (0xFF never occurs in UTF-8).
+        _ => {
+            k.push(0xFF);
+            k.extend_from_slice(path.as_bytes());
+        }
+    }
     k
 }
 
@@ -803,6 +812,8 @@ mod tests {
         assert_eq!(node_key("/"), b"n");
         assert_eq!(node_key("/a"), b"n\0a");
         assert_eq!(node_key("/a/b"), b"n/a\0b");
+        assert_eq!(node_key(""), b"n");
+        assert_eq!(node_key("é"), b"n\xff\xc3\xa9");
         assert!(node_key("/a").starts_with(&children_prefix("/")));
         assert!(node_key("/a/b").starts_with(&children_prefix("/a")));
         assert!(!node_key("/a/b/c").starts_with(&children_prefix("/a")));
