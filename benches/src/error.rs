@@ -26,6 +26,9 @@ pub enum BenchError {
     /// Warren's engine failed.
     #[error(transparent)]
     Engine(#[from] warren_engine::EngineError),
+    /// The ZooKeeper-protocol load generator failed.
+    #[error(transparent)]
+    Zk(#[from] crate::zk_bench::ZkBenchError),
     /// fjall failed.
     #[error("fjall: {0}")]
     Fjall(#[from] fjall::Error),

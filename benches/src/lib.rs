@@ -8,7 +8,8 @@
 //!   (WAL record + group commit, then an engine batch), with write, read and space
 //!   amplification, optionally side by side with `fjall`.
 //!
-//! A ZooKeeper-protocol load generator belongs in its own module and variant (`Zk`).
+//! * [`zk_bench`] (`bench zk`): a ZooKeeper-protocol load generator, to compare Warren
+//!   with Apache ZooKeeper (throughput, latency, server memory) in the same run.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,6 +17,7 @@
 pub mod engine_bench;
 pub mod error;
 pub mod measure;
+pub mod zk_bench;
 
 pub use engine_bench::{EngineBenchArgs, EngineBenchReport, EngineFigures, Versus, Workload};
 pub use error::BenchError;
@@ -26,6 +28,9 @@ pub enum BenchCommand {
     /// Storage engine throughput, latency and write/read/space amplification through the
     /// server's write path (WAL + group commit + engine), optionally against fjall.
     Engine(EngineBenchArgs),
+    /// Load a running ZooKeeper-compatible server (Warren or Apache ZooKeeper) over the
+    /// wire protocol and report throughput, latency and the server's memory.
+    Zk(zk_bench::ZkBenchArgs),
 }
 
 /// Runs one benchmark and prints its figures on stdout (human-readable, or one JSON
@@ -42,6 +47,18 @@ pub fn run(cmd: BenchCommand) -> Result<(), BenchError> {
             } else {
                 print!("{}", report.to_text());
             }
+            Ok(())
+        }
+        BenchCommand::Zk(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| BenchError::Io {
+                    path: "tokio runtime".into(),
+                    source,
+                })?;
+            let report = rt.block_on(zk_bench::run(&args))?;
+            zk_bench::print(&report, args.json);
             Ok(())
         }
     }

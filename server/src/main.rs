@@ -34,6 +34,10 @@ enum Command {
     #[cfg(feature = "tools")]
     #[command(flatten)]
     Tool(warren_tools::ToolCommand),
+    /// Benchmarks: the storage engine's amplification, or load on a running server.
+    #[cfg(feature = "tools")]
+    #[command(subcommand)]
+    Bench(warren_bench::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +52,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         #[cfg(feature = "tools")]
         Some(Command::Tool(t)) => return warren_tools::run(t).map_err(anyhow::Error::from),
+        #[cfg(feature = "tools")]
+        Some(Command::Bench(b)) => return warren_bench::run(b).map_err(anyhow::Error::from),
         None => {}
     }
     let mut config = match &cli.config {
