@@ -37,6 +37,24 @@ pub mod op {
     pub const CLOSE_SESSION: i32 = -11;
     pub const ERROR: i32 = -1;
 
+    /// Whether a client request of this type becomes a txn (a write).
+    pub fn is_write(op: i32) -> bool {
+        matches!(
+            op,
+            CREATE
+                | CREATE2
+                | CREATE_CONTAINER
+                | CREATE_TTL
+                | DELETE
+                | DELETE_CONTAINER
+                | SET_DATA
+                | SET_ACL
+                | CHECK
+                | MULTI
+                | CLOSE_SESSION
+        )
+    }
+
     /// The name ZooKeeper's `Request.op2String` gives a type, as the txn log toolkit prints it.
     pub fn name(op: i32) -> String {
         let s = match op {

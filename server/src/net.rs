@@ -310,22 +310,6 @@ async fn handshake(
     Some((session, timeout))
 }
 
-fn is_write(op: i32) -> bool {
-    matches!(
-        op,
-        op::CREATE
-            | op::CREATE2
-            | op::CREATE_CONTAINER
-            | op::CREATE_TTL
-            | op::DELETE
-            | op::DELETE_CONTAINER
-            | op::SET_DATA
-            | op::SET_ACL
-            | op::CHECK
-            | op::MULTI
-    )
-}
-
 async fn run_session<R: AsyncRead + Unpin>(
     shared: &Arc<Shared>,
     rd: &mut R,
@@ -460,7 +444,7 @@ async fn run_session<R: AsyncRead + Unpin>(
                     }
                 }
             }
-            req if is_write(hdr.op) => {
+            req if op::is_write(hdr.op) => {
                 let w = who.lock().clone();
                 Pending::Write {
                     rx: shared

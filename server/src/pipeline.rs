@@ -83,18 +83,9 @@ impl Pipeline {
         op: WriteOp,
         who: Arc<Identities>,
     ) -> WriteResult {
-        let (reply, rx) = oneshot::channel();
-        let req = WriteRequest {
-            session,
-            cxid,
-            op,
-            who,
-            reply,
-        };
-        if self.tx.send(req).is_err() {
-            return Err(ErrorCode::SYSTEM_ERROR);
-        }
-        rx.await.unwrap_or(Err(ErrorCode::SYSTEM_ERROR))
+        self.submit_nowait(session, cxid, op, who)
+            .await
+            .unwrap_or(Err(ErrorCode::SYSTEM_ERROR))
     }
 
     /// Submits a write and returns the receiver of its outcome, so the caller can queue

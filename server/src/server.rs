@@ -312,16 +312,9 @@ fn recover_sessions(shared: &Shared) -> Result<(), StartError> {
         .map_err(tree::TreeError::from)?
     {
         let (k, v) = kv.map_err(tree::TreeError::from)?;
-        if k.len() != 9 || v.len() < 4 {
-            continue;
+        if let Some((id, timeout)) = tree::session_entry(&k, &v) {
+            shared.sessions.add(id, timeout.max(0) as u32);
         }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&k[1..9]);
-        let mut t = [0u8; 4];
-        t.copy_from_slice(&v[..4]);
-        shared
-            .sessions
-            .add(i64::from_be_bytes(id), i32::from_le_bytes(t).max(0) as u32);
     }
     Ok(())
 }

@@ -250,21 +250,7 @@ const OPS: &[(i32, &str)] = {
 /// txn) rather than `readlatency`.
 fn is_update(op: i32) -> bool {
     use warren_proto::consts::op;
-    matches!(
-        op,
-        op::CREATE
-            | op::CREATE2
-            | op::CREATE_CONTAINER
-            | op::CREATE_TTL
-            | op::DELETE
-            | op::DELETE_CONTAINER
-            | op::SET_DATA
-            | op::SET_ACL
-            | op::MULTI
-            | op::RECONFIG
-            | op::CREATE_SESSION
-            | op::CLOSE_SESSION
-    )
+    op::is_write(op) || matches!(op, op::RECONFIG | op::CREATE_SESSION)
 }
 
 /// A short name per opcode, as ZooKeeper's `cons` prints `lop`.

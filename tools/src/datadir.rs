@@ -310,14 +310,7 @@ impl<'a> TreeAt<'a> {
             .map_err(|e| self.err(e))?
         {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            if k.len() != 9 || v.len() < 4 {
-                continue;
-            }
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&k[1..9]);
-            let mut t = [0u8; 4];
-            t.copy_from_slice(&v[..4]);
-            out.push((i64::from_be_bytes(id), i32::from_le_bytes(t)));
+            out.extend(warren_tree::session_entry(&k, &v));
         }
         Ok(out)
     }

@@ -97,6 +97,13 @@ pub fn session_key(id: i64) -> Vec<u8> {
     k
 }
 
+/// Decodes a session key space entry into (session id, timeout ms).
+pub fn session_entry(key: &[u8], value: &[u8]) -> Option<(i64, i32)> {
+    let id: [u8; 8] = key.strip_prefix(b"s")?.try_into().ok()?;
+    let timeout: [u8; 4] = value.get(..4)?.try_into().ok()?;
+    Some((i64::from_be_bytes(id), i32::from_le_bytes(timeout)))
+}
+
 /// An ephemeral-owner index key: `e` + session id + path.
 pub fn ephemeral_key(session: i64, path: &str) -> Vec<u8> {
     let mut k = ephemeral_prefix(session);
