@@ -209,7 +209,7 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
             if keep {
                 let cut = match &builder {
                     Some((_, b)) => {
-                        b.estimated_size() >= opts.target_file_bytes
+                        b.estimated_size().max(b.raw_size()) >= opts.target_file_bytes
                             && user != last_written.as_slice()
                     }
                     None => false,

@@ -41,6 +41,8 @@ pub struct TableBuilder {
     last_key: Vec<u8>,
     smallest: Vec<u8>,
     entries: u64,
+    /// Uncompressed bytes of the blocks written (see [`TableBuilder::raw_size`]).
+    raw_bytes: u64,
     min_seq: u64,
     max_seq: u64,
     block_bytes: usize,
@@ -81,6 +83,7 @@ impl TableBuilder {
             last_key: Vec::new(),
             smallest: Vec::new(),
             entries: 0,
+            raw_bytes: 0,
             min_seq: u64::MAX,
             max_seq: 0,
             block_bytes,
@@ -134,6 +137,14 @@ impl TableBuilder {
         self.offset + self.data.estimated_size() as u64
     }
 
+    /// Uncompressed bytes of the blocks so far plus the pending block. Compaction cuts
+    /// files on this rather than on the compressed size: the index block grows with the
+    /// number of data blocks, so a file of very compressible data cut by compressed size
+    /// would get an index too large for the block cache to hold.
+    pub fn raw_size(&self) -> u64 {
+        self.raw_bytes + self.data.estimated_size() as u64
+    }
+
     /// Entries added so far.
     pub fn entries(&self) -> u64 {
         self.entries
@@ -154,6 +165,7 @@ impl TableBuilder {
     }
 
     fn write_block(&mut self, raw: &[u8], compress: bool) -> Result<BlockHandle> {
+        self.raw_bytes += raw.len() as u64;
         let mut compressed = None;
         if compress {
             if let Some(c) = self.compressor.as_mut() {
