@@ -8,6 +8,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use warren_server::{Config, Server};
 
+/// mimalloc instead of glibc's malloc: the engine allocates and frees many short-lived
+/// blocks from several threads, and glibc's per-thread arenas let that fragment into
+/// resident memory well above the configured budget (measured: 464 MiB against 343 MiB
+/// with two arenas, for a 256 MiB budget and 1M znodes).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "warren",

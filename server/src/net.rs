@@ -541,7 +541,10 @@ async fn respond(
                     who: &w,
                     out: &out,
                 };
-                let res = tokio::task::block_in_place(|| reader.serve(&req));
+                // Reads run on the connection's task: they are memtable or block-cache hits, or
+                // one small pread. (`block_in_place` here made tokio start a thread per
+                // busy connection, each with its own allocator and zstd caches.)
+                let res = reader.serve(&req);
                 let zxid = reader.reply_zxid();
                 let frame = match res {
                     Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
@@ -566,9 +569,9 @@ async fn respond(
                     out: &out,
                 };
                 let [data, exist, child, persistent, recursive] = &lists;
-                if let Err(e) = tokio::task::block_in_place(|| {
+                if let Err(e) =
                     reader.set_watches(relative_zxid, data, exist, child, persistent, recursive)
-                }) {
+                {
                     tracing::error!("setWatches failed: {e}");
                 }
                 let zxid = last();

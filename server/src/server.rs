@@ -108,12 +108,14 @@ pub struct Server {
 }
 
 fn engine_options(cfg: &Config) -> EngineOptions {
-    // A quarter of the budget for memtables (two of them may exist), the rest for the
-    // block cache, which also holds index and filter blocks.
+    // Up to three memtables (the active one and two being flushed) of an eighth of the
+    // budget each, half for the block cache (which also holds index and filter blocks),
+    // and the last eighth left for connections, sessions, watches and the allocator.
     let budget = (cfg.memory_budget_mb as usize) << 20;
     EngineOptions {
         memtable_bytes: (budget / 8).max(1 << 20),
-        block_cache_bytes: (budget * 3 / 4).max(1 << 20),
+        max_immutable_memtables: 2,
+        block_cache_bytes: (budget / 2).max(1 << 20),
         retention_seqs: cfg.retention_txns,
         ..EngineOptions::default()
     }
