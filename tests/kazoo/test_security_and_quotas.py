@@ -1,0 +1,202 @@
+"""TLS on secureClientPort, SASL DIGEST-MD5 and quotas, with real clients (kazoo, openssl).
+
+Each test starts its own warren with the configuration it needs, using the certificates
+made by `openssl` in a temp dir: a CA, a server certificate (as a PKCS#12 key store, the
+format ZooKeeper operators export from Java key stores) and a client certificate.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import AuthFailedError, NoAuthError, QuotaExceededError
+from kazoo.security import ACL, Id
+
+from conftest import ROOT, _free_port, _ruok
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def certs():
+    d = tempfile.mkdtemp(prefix="warren-certs-")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+             "-out", "ca.pem", "-days", "2", "-subj", "/CN=warren-test-ca", cwd=d)
+    for name, ext, subj in [
+        ("server", "subjectAltName=DNS:localhost,IP:127.0.0.1", "/CN=localhost"),
+        ("client", "extendedKeyUsage=clientAuth", "/O=Warren/CN=client1"),
+    ]:
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(ext + "\n")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+                 "-out", f"{name}.csr", "-subj", subj, cwd=d)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
+                 "-extfile", f"{name}.ext", cwd=d)
+    _openssl("pkcs12", "-export", "-in", "server.crt", "-inkey", "server.key",
+             "-out", "server.p12", "-passout", "pass:secret", cwd=d)
+    # A file that claims to be a Java KeyStore, which Warren must refuse cleanly.
+    with open(os.path.join(d, "server.jks"), "wb") as f:
+        f.write(b"\xfe\xed\xfe\xed\x00\x00\x00\x02")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class Server:
+    """A warren process with extra zoo.cfg lines."""
+
+    def __init__(self, extra):
+        self.dir = tempfile.mkdtemp(prefix="warren-sec-")
+        self.port = _free_port()
+        self.secure_port = _free_port()
+        cfg = os.path.join(self.dir, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(
+                f"tickTime=2000\n4lw.commands.whitelist=*\ndataDir={self.dir}/data\n"
+                f"clientPort={self.port}\n"
+                + extra.replace("SECURE_PORT", str(self.secure_port))
+            )
+        binary = os.environ.get("WARREN_BIN", os.path.join(ROOT, "target/release/warren"))
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [binary, "--config", cfg], stdout=subprocess.DEVNULL, stderr=self.log,
+            env=dict(os.environ, RUST_BACKTRACE="0", RUST_LOG="info"),
+        )
+        deadline = time.time() + 20
+        while not _ruok(self.port):
+            if time.time() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("warren did not start; see " + self.dir)
+            time.sleep(0.05)
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _started(client):
+    client.start(timeout=10)
+    return client
+
+
+def test_tls_with_pkcs12_store_and_x509_identity(certs):
+    s = Server(
+        "secureClientPort=SECURE_PORT\n"
+        f"ssl.keyStore.location={certs}/server.p12\nssl.keyStore.password=secret\n"
+        f"ssl.trustStore.location={certs}/ca.pem\nssl.clientAuth=need\n"
+    )
+    try:
+        deadline = time.time() + 10
+        while "serving TLS clients" not in s.log_text():
+            assert time.time() < deadline, s.log_text()
+            time.sleep(0.05)
+        tls = _started(KazooClient(
+            hosts=f"127.0.0.1:{s.secure_port}", use_ssl=True, verify_certs=True,
+            ca=f"{certs}/ca.pem", certfile=f"{certs}/client.crt",
+            keyfile=f"{certs}/client.key", timeout=10,
+        ))
+        # The client certificate's subject is an x509 identity that ACLs can name.
+        tls.create("/x509only", b"secret", acl=[ACL(31, Id("x509", "CN=client1,O=Warren"))])
+        assert tls.get("/x509only")[0] == b"secret"
+        tls.stop()
+        plain = _started(KazooClient(hosts=f"127.0.0.1:{s.port}", timeout=10))
+        with pytest.raises(NoAuthError):
+            plain.get("/x509only")
+        plain.stop()
+        # openssl s_client without a client certificate is refused by ssl.clientAuth=need.
+        out = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{s.secure_port}",
+             "-CAfile", f"{certs}/ca.pem"],
+            input=b"", capture_output=True, timeout=20,
+        )
+        assert b"Verify return code: 0" in out.stdout
+        assert _ruok(s.port)
+    finally:
+        s.stop()
+
+
+def test_jks_store_disables_only_the_secure_port(certs):
+    s = Server(
+        "secureClientPort=SECURE_PORT\n"
+        f"ssl.keyStore.location={certs}/server.jks\nssl.keyStore.password=secret\n"
+    )
+    try:
+        deadline = time.time() + 10
+        while "secure client port" not in s.log_text():
+            assert time.time() < deadline, s.log_text()
+            time.sleep(0.05)
+        assert "keytool -importkeystore" in s.log_text()
+        c = _started(KazooClient(hosts=f"127.0.0.1:{s.port}", timeout=10))
+        c.create("/still-serving", b"")
+        c.stop()
+    finally:
+        s.stop()
+
+
+def test_sasl_digest_md5_from_a_jaas_file():
+    d = tempfile.mkdtemp(prefix="warren-jaas-")
+    jaas = os.path.join(d, "jaas.conf")
+    with open(jaas, "w") as f:
+        f.write('Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n'
+                ' user_bob="bobsecret";\n};\n')
+    s = Server(f"warren.sasl.jaasConfig={jaas}\n")
+    try:
+        bob = _started(KazooClient(
+            hosts=f"127.0.0.1:{s.port}", timeout=10,
+            sasl_options={"mechanism": "DIGEST-MD5", "username": "bob",
+                          "password": "bobsecret"},
+        ))
+        bob.create("/saslonly", b"s", acl=[ACL(31, Id("sasl", "bob"))])
+        assert bob.get("/saslonly")[0] == b"s"
+        bob.stop()
+        anon = _started(KazooClient(hosts=f"127.0.0.1:{s.port}", timeout=10))
+        with pytest.raises(NoAuthError):
+            anon.get("/saslonly")
+        anon.stop()
+        wrong = KazooClient(
+            hosts=f"127.0.0.1:{s.port}", timeout=5, connection_retry={"max_tries": 1},
+            sasl_options={"mechanism": "DIGEST-MD5", "username": "bob",
+                          "password": "wrong"},
+        )
+        wrong.start(timeout=5)
+        with pytest.raises(AuthFailedError):
+            wrong.get("/saslonly")
+        wrong.stop()
+    finally:
+        s.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_quota_stats_and_hard_limit():
+    s = Server("enforceQuota=true\n")
+    try:
+        c = _started(KazooClient(hosts=f"127.0.0.1:{s.port}", timeout=10))
+        c.create("/q", b"")
+        # What zkCli's `setquota -N 2 /q` writes.
+        c.create("/zookeeper/quota/q/zookeeper_limits",
+                 b"count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=2", makepath=True)
+        c.create("/zookeeper/quota/q/zookeeper_stats", b"count=0,bytes=0")
+        assert c.get("/zookeeper/quota/q/zookeeper_stats")[0] == b"count=1,bytes=0"
+        c.create("/q/a", b"abc")
+        assert c.get("/zookeeper/quota/q/zookeeper_stats")[0] == b"count=2,bytes=3"
+        with pytest.raises(QuotaExceededError):
+            c.create("/q/b", b"")
+        c.delete("/q/a")
+        assert c.get("/zookeeper/quota/q/zookeeper_stats")[0] == b"count=1,bytes=0"
+        c.create("/q/b", b"")
+        c.stop()
+    finally:
+        s.stop()
