@@ -95,6 +95,24 @@ impl Warren {
         w
     }
 
+    /// Starts on an existing data dir (moved into the server's temp dir).
+    pub fn start_on(data: &std::path::Path, extra_cfg: &str) -> Warren {
+        let dir = tempfile::Builder::new()
+            .prefix("warren-test-")
+            .tempdir()
+            .expect("temp dir");
+        std::fs::rename(data, dir.path().join("data")).expect("move the data dir");
+        let mut w = Warren {
+            port: free_port(),
+            dir,
+            extra_cfg: extra_cfg.to_owned(),
+            child: None,
+            starts: 0,
+        };
+        w.spawn();
+        w
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
