@@ -220,7 +220,7 @@ fn make_request(w: ZkWorkload, a: &ZkBenchArgs, client: u32, i: u64, data: &[u8]
         },
         ZkWorkload::Set => set(path),
         ZkWorkload::Get => get(path),
-        ZkWorkload::Mixed if i % 10 == 0 => set(path),
+        ZkWorkload::Mixed if i.is_multiple_of(10) => set(path),
         ZkWorkload::Mixed => get(path),
         ZkWorkload::Delete => Request::Delete(PathVersionRequest { path, version: -1 }),
     }

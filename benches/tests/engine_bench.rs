@@ -81,7 +81,9 @@ fn every_workload_reports_sane_figures_for_both_engines() {
             dir.path().to_str().unwrap(),
         ])
         .unwrap();
-        let BenchCommand::Engine(args) = cli.cmd;
+        let BenchCommand::Engine(args) = cli.cmd else {
+            panic!("parsed as another benchmark");
+        };
         assert!(args.json);
         let report = warren_bench::engine_bench::run(&args).unwrap();
         let v: Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
