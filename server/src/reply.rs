@@ -41,8 +41,7 @@ pub fn encode_outcome(request_op: i32, outcome: &Outcome) -> (ErrorCode, Vec<u8>
 /// One op's result inside a multi.
 fn op_result(o: &Outcome) -> OpResult {
     match o {
-        Outcome::Created { op, path, stat } if *op == op::CREATE => {
-            let _ = stat;
+        Outcome::Created { op: o, path, .. } if *o == op::CREATE => {
             OpResult::Create { path: path.clone() }
         }
         Outcome::Created { op, path, stat } => OpResult::Create2 {
