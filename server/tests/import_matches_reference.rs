@@ -94,31 +94,19 @@ fn imported_zookeeper_data_serves_the_same_tree_as_the_reference() {
         // The reference, on a copy of the fixture data dir.
         let zk_dir = work.path().join("zk");
         copy_dir(&fixture(kind), &zk_dir.join("data/version-2"));
-        let port = free_port();
-        let start = Command::new("bash")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/refzk/start.sh"))
-            .arg(&zk_dir)
-            .arg(port.to_string())
-            .env(
-                "ZK_EXTRA_CFG",
-                match kind {
-                    "plain" => SUPER.to_owned(),
-                    k => format!("{SUPER}\nsnapshot.compression.method={k}"),
-                },
-            )
-            .output()
-            .expect("start the reference");
+        let port = start_reference_in(
+            &zk_dir,
+            &match kind {
+                "plain" => SUPER.to_owned(),
+                k => format!("{SUPER}\nsnapshot.compression.method={k}"),
+            },
+        );
         let stop = || {
             let _ = Command::new("bash")
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/refzk/stop.sh"))
                 .arg(&zk_dir)
                 .status();
         };
-        assert!(
-            start.status.success(),
-            "{}",
-            String::from_utf8_lossy(&start.stderr)
-        );
         // Warren, on an import of the same files.
         let out = work.path().join("warren");
         let import = Command::new(env!("CARGO_BIN_EXE_warren"))

@@ -222,15 +222,34 @@ def test_quota_stats_and_hard_limit_match_the_reference():
         s.stop()
     assert warren == [b"count=1,bytes=0", b"count=2,bytes=3", "QuotaExceeded",
                       b"count=1,bytes=0", 0]
-    start = os.path.join(ROOT, "..", "shared", "refzk", "start.sh")
-    if not os.path.exists(start):
+    refzk = os.path.join(ROOT, "..", "shared", "refzk")
+    if not os.path.exists(os.path.join(refzk, "start.sh")):
         pytest.skip("reference ZooKeeper scripts not available")
     d = tempfile.mkdtemp(prefix="refzk-quota-")
-    port = _free_port()
     try:
-        subprocess.run(["bash", start, d, str(port)], check=True, capture_output=True,
-                       env=dict(os.environ, ZK_EXTRA_CFG="enforceQuota=true"), timeout=120)
+        port = _start_reference(refzk, d, "enforceQuota=true")
         assert _quota_sequence(f"127.0.0.1:{port}") == warren
     finally:
-        subprocess.run(["bash", os.path.join(ROOT, "..", "shared", "refzk", "stop.sh"), d])
+        subprocess.run(["bash", os.path.join(refzk, "stop.sh"), d])
         shutil.rmtree(d, ignore_errors=True)
+
+
+def _start_reference(refzk, d, extra_cfg):
+    """Runs refzk/start.sh with a deadline, retrying on a new port: its `nc -q1` readiness
+    probe can hang when the JVM accepts before it serves. The script gets its own process
+    group and writes to a file, so a stray nc holds no pipe of ours."""
+    for attempt in range(3):
+        port = _free_port()
+        with open(os.path.join(d, f"start.{attempt}.out"), "w") as out:
+            p = subprocess.Popen(["setsid", "bash", os.path.join(refzk, "start.sh"), d,
+                                  str(port)], stdout=out, stderr=out,
+                                 env=dict(os.environ, ZK_EXTRA_CFG=extra_cfg))
+            try:
+                if p.wait(timeout=60) == 0 and _ruok(port):
+                    return port
+            except subprocess.TimeoutExpired:
+                pass
+            subprocess.run(["kill", "-9", f"-{p.pid}"], capture_output=True)
+            p.wait()
+            subprocess.run(["bash", os.path.join(refzk, "stop.sh"), d])
+    raise RuntimeError("reference ZooKeeper did not start; see " + d)

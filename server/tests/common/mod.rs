@@ -251,42 +251,79 @@ impl RefZk {
             .prefix("refzk-test-")
             .tempdir()
             .expect("temp dir");
+        let port = start_reference_in(dir.path(), extra_cfg);
+        RefZk { port, dir }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// Runs `refzk/start.sh` on `dir` and returns the port the reference answers on.
+///
+/// start.sh waits for `ruok` with `nc -q1`, which can hang for good when the JVM accepts
+/// a connection before it serves (seen under load). So the script runs in its own process
+/// group with its output in files (no pipe for a stray `nc` to hold open), gets a deadline,
+/// and is killed and retried on a fresh port when it misses it. A watchdog
+/// stops the reference when the test process exits, whatever happens to the test.
+pub fn start_reference_in(dir: &std::path::Path, extra_cfg: &str) -> u16 {
+    let scripts = refzk_dir();
+    let mut last = String::new();
+    for attempt in 0..3 {
         let port = free_port();
-        let scripts = refzk_dir();
-        let out = Command::new("bash")
+        let out_path = dir.join(format!("start.{attempt}.out"));
+        let out = std::fs::File::create(&out_path).expect("start log");
+        let err = out.try_clone().expect("start log");
+        let mut child = Command::new("setsid")
+            .arg("bash")
             .arg(scripts.join("start.sh"))
-            .arg(dir.path())
+            .arg(dir)
             .arg(port.to_string())
             .env("ZK_EXTRA_CFG", extra_cfg)
             .stdin(Stdio::null())
-            .output()
+            .stdout(out)
+            .stderr(err)
+            .spawn()
             .expect("run refzk start.sh");
-        let z = RefZk { port, dir };
-        // Arm the watchdog first, so even a failed start is cleaned up.
         let _ = Command::new("sh")
             .arg("-c")
             .arg(format!(
                 "while kill -0 {} 2>/dev/null; do sleep 1; done; bash '{}' '{}'",
                 std::process::id(),
                 scripts.join("stop.sh").display(),
-                z.dir.path().display()
+                dir.display()
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        assert!(
-            out.status.success(),
-            "reference ZooKeeper did not start: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        z
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break Some(st),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                _ => break None,
+            }
+        };
+        if status.is_some_and(|st| st.success()) && wait_ruok(port, Duration::from_secs(5)) {
+            return port;
+        }
+        // Kill the script's process group (and its nc), then the JVM it started.
+        let _ = Command::new("kill")
+            .arg("-9")
+            .arg(format!("-{}", child.id()))
+            .status();
+        let _ = child.wait();
+        let _ = Command::new("bash")
+            .arg(scripts.join("stop.sh"))
+            .arg(dir)
+            .status();
+        last = std::fs::read_to_string(&out_path).unwrap_or_default();
     }
-
-    pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
+    panic!("reference ZooKeeper did not start after 3 attempts: {last}");
 }
 
 impl Drop for RefZk {
