@@ -286,13 +286,16 @@ pub fn start_reference_in(dir: &std::path::Path, extra_cfg: &str) -> u16 {
             .stderr(err)
             .spawn()
             .expect("run refzk start.sh");
+        // The watchdog remembers the JVM's pid as soon as start.sh writes it, since the
+        // test may have deleted `dir` by the time it exits.
         let _ = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "while kill -0 {} 2>/dev/null; do sleep 1; done; bash '{}' '{}'",
+                "pid=; while kill -0 {} 2>/dev/null; do \
+                 [ -z \"$pid\" ] && [ -f '{d}/pid' ] && pid=$(cat '{d}/pid'); sleep 1; done; \
+                 [ -n \"$pid\" ] && kill \"$pid\" 2>/dev/null; exit 0",
                 std::process::id(),
-                scripts.join("stop.sh").display(),
-                dir.display()
+                d = dir.display()
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
