@@ -151,6 +151,7 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
     }
 
     let horizon = inner.horizon();
+    inner.raise_gc_floor(horizon);
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
     let mut input_bytes = 0;
     for (level, files) in &c.inputs {
@@ -253,7 +254,10 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
     }
     inner.sync_dir()?;
 
-    let mut edit = VersionEdit::default();
+    let mut edit = VersionEdit {
+        gc_horizon: Some(horizon),
+        ..Default::default()
+    };
     for (level, files) in &c.inputs {
         for f in files {
             edit.deleted.push((*level, f.meta.id));

@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     write_lock: Mutex<()>,
     last_seq: AtomicU64,
     persisted_seq: AtomicU64,
+    /// The highest horizon a compaction has used (from the manifest, then raised by each
+    /// compaction): no read below it can be answered, whatever the retention now.
+    gc_floor: AtomicU64,
     versions: Mutex<VersionSet>,
     next_file_id: AtomicU64,
     pub(crate) cache: Arc<BlockCache>,
@@ -163,6 +166,7 @@ impl Engine {
         let stats = Arc::new(StatsCounters::default());
         let vs = VersionSet::open(dir, &cache, &stats)?;
         let persisted = vs.persisted_seq();
+        let gc_floor = vs.gc_horizon();
         let sv = SuperVersion {
             mem: Arc::new(Memtable::new(persisted)),
             imms: Vec::new(),
@@ -176,6 +180,7 @@ impl Engine {
             write_lock: Mutex::new(()),
             last_seq: AtomicU64::new(persisted),
             persisted_seq: AtomicU64::new(persisted),
+            gc_floor: AtomicU64::new(gc_floor),
             versions: Mutex::new(vs),
             next_file_id: AtomicU64::new(next_id),
             cache,
@@ -544,17 +549,24 @@ impl Inner {
         }
     }
 
-    /// min(oldest pinned snapshot, last_seq - retention_seqs).
+    /// min(oldest pinned snapshot, last_seq - retention_seqs), but never below a horizon
+    /// an earlier compaction already dropped versions under.
     pub(crate) fn horizon(&self) -> u64 {
         let snaps = self.snapshots.lock();
         let r = self
             .last_seq
             .load(Ordering::Acquire)
             .saturating_sub(self.opts.retention_seqs);
-        match snaps.keys().next() {
+        let h = match snaps.keys().next() {
             Some(&s) => s.min(r),
             None => r,
-        }
+        };
+        h.max(self.gc_floor.load(Ordering::Acquire))
+    }
+
+    /// Records that a compaction dropped versions below `h`.
+    pub(crate) fn raise_gc_floor(&self, h: u64) {
+        self.gc_floor.fetch_max(h, Ordering::AcqRel);
     }
 
     pub(crate) fn new_file_id(&self) -> u64 {

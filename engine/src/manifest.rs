@@ -25,6 +25,7 @@ const TAG_PERSISTED_SEQ: u8 = 1;
 const TAG_NEXT_FILE: u8 = 2;
 const TAG_ADD_FILE: u8 = 3;
 const TAG_DELETE_FILE: u8 = 4;
+const TAG_GC_HORIZON: u8 = 5;
 
 /// Name of the manifest with file number `n`.
 pub fn manifest_name(n: u64) -> String {
@@ -42,6 +43,9 @@ pub struct VersionEdit {
     pub added: Vec<(usize, FileMeta)>,
     /// Tables removed: (level, file id).
     pub deleted: Vec<(usize, u64)>,
+    /// The horizon a compaction dropped versions below, if it raises the recorded one:
+    /// reads below it can no longer be answered, whatever retention a later open asks for.
+    pub gc_horizon: Option<u64>,
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -107,6 +111,10 @@ impl VersionEdit {
             out.push(*level as u8);
             out.extend_from_slice(&id.to_le_bytes());
         }
+        if let Some(h) = self.gc_horizon {
+            out.push(TAG_GC_HORIZON);
+            out.extend_from_slice(&h.to_le_bytes());
+        }
         out
     }
 
@@ -141,6 +149,7 @@ impl VersionEdit {
                     let level = r.u8()? as usize;
                     e.deleted.push((level, r.u64()?));
                 }
+                TAG_GC_HORIZON => e.gc_horizon = Some(r.u64()?),
                 _ => return None,
             }
         }
@@ -157,6 +166,8 @@ pub struct ManifestState {
     pub persisted_seq: u64,
     /// Next unused file number.
     pub next_file_id: u64,
+    /// Highest horizon any compaction dropped versions below.
+    pub gc_horizon: u64,
 }
 
 impl ManifestState {
@@ -167,6 +178,9 @@ impl ManifestState {
         }
         if let Some(n) = e.next_file_id {
             self.next_file_id = self.next_file_id.max(n);
+        }
+        if let Some(h) = e.gc_horizon {
+            self.gc_horizon = self.gc_horizon.max(h);
         }
         for (_, id) in &e.deleted {
             self.files.remove(id);
@@ -183,6 +197,7 @@ impl ManifestState {
             next_file_id: Some(self.next_file_id),
             added: self.files.values().cloned().collect(),
             deleted: Vec::new(),
+            gc_horizon: Some(self.gc_horizon),
         }
     }
 }
@@ -380,6 +395,7 @@ mod tests {
             next_file_id: Some(9),
             added: vec![(0, meta(5)), (2, meta(6))],
             deleted: vec![(1, 3)],
+            gc_horizon: Some(17),
         };
         assert_eq!(VersionEdit::decode(&e.encode()), Some(e.clone()));
         let dir = tempfile::tempdir().unwrap();

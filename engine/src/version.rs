@@ -261,6 +261,11 @@ impl VersionSet {
         self.state.persisted_seq
     }
 
+    /// The highest horizon a compaction has dropped versions below, as recorded.
+    pub fn gc_horizon(&self) -> u64 {
+        self.state.gc_horizon
+    }
+
     /// Next unused file number as recovered.
     pub fn next_file_id(&self) -> u64 {
         self.state.next_file_id
