@@ -81,32 +81,7 @@ pub fn details(snap: &ZkSnapshot, with_data: bool, file_zxid: i64) -> String {
     for i in snap.preorder() {
         let n = &snap.nodes[i];
         let st = &n.stat;
-        s.push_str("----\n");
-        s.push_str(&n.path);
-        s.push('\n');
-        s.push_str(&format!("  cZxid = {}\n", hex16(st.czxid)));
-        s.push_str(&format!("  ctime = {}\n", date_to_string(st.ctime)));
-        s.push_str(&format!("  mZxid = {}\n", hex16(st.mzxid)));
-        s.push_str(&format!("  mtime = {}\n", date_to_string(st.mtime)));
-        s.push_str(&format!("  pZxid = {}\n", hex16(st.pzxid)));
-        s.push_str(&format!("  cversion = {}\n", st.cversion));
-        s.push_str(&format!("  dataVersion = {}\n", st.version));
-        s.push_str(&format!("  aclVersion = {}\n", st.aversion));
-        s.push_str(&format!(
-            "  ephemeralOwner = {}\n",
-            hex16(st.ephemeral_owner)
-        ));
-        if with_data {
-            let b64 = n
-                .data
-                .as_deref()
-                .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
-                .unwrap_or_default();
-            s.push_str(&format!("  data = {b64}\n"));
-        } else {
-            let len = n.data.as_ref().map_or(0, Vec::len);
-            s.push_str(&format!("  dataLength = {len}\n"));
-        }
+        s.push_str(&node_block(&n.path, st, n.data.as_deref(), with_data));
         tree_zxid = tree_zxid.max(st.mzxid).max(st.pzxid);
     }
     s.push_str("----\n");
@@ -230,7 +205,16 @@ fn child_path(parent: &str, name: &str) -> String {
 }
 
 fn node_text(path: &str, n: &warren_tree::Node, with_data: bool) -> String {
-    let st = &n.stat;
+    node_block(path, &n.stat, n.data.as_deref(), with_data)
+}
+
+/// One node's block in SnapshotFormatter's layout (the stored cversion, as it prints).
+fn node_block(
+    path: &str,
+    st: &warren_proto::StatPersisted,
+    data: Option<&[u8]>,
+    with_data: bool,
+) -> String {
     let mut s = format!("----\n{path}\n");
     s.push_str(&format!("  cZxid = {}\n", hex16(st.czxid)));
     s.push_str(&format!("  ctime = {}\n", date_to_string(st.ctime)));
@@ -245,15 +229,12 @@ fn node_text(path: &str, n: &warren_tree::Node, with_data: bool) -> String {
         hex16(st.ephemeral_owner)
     ));
     if with_data {
-        let b64 = n
-            .data
-            .as_deref()
+        let b64 = data
             .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
             .unwrap_or_default();
         s.push_str(&format!("  data = {b64}\n"));
     } else {
-        let len = n.data.as_ref().map_or(0, Vec::len);
-        s.push_str(&format!("  dataLength = {len}\n"));
+        s.push_str(&format!("  dataLength = {}\n", data.map_or(0, <[u8]>::len)));
     }
     s
 }
