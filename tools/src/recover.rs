@@ -66,6 +66,22 @@ fn ask(out: &mut dyn Write, input: &mut dyn BufRead) -> Result<Answer, ToolError
     }
 }
 
+/// Where a recovery writes: `--out`, or `FILE.fixed`; never over an existing file.
+fn output_path(file: &Path, opts: &RecoverOptions) -> Result<PathBuf, ToolError> {
+    let output = opts.out.clone().unwrap_or_else(|| {
+        let mut s = file.as_os_str().to_owned();
+        s.push(".fixed");
+        PathBuf::from(s)
+    });
+    if output.exists() {
+        return Err(ToolError::Usage(format!(
+            "recovery file {} already exists; not overwriting it",
+            output.display()
+        )));
+    }
+    Ok(output)
+}
+
 /// Recovers `file`, talking on `out` and reading answers from `input`.
 ///
 /// # Errors
@@ -79,17 +95,7 @@ pub fn recover(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> Result<RecoverSummary, ToolError> {
-    let output = opts.out.clone().unwrap_or_else(|| {
-        let mut s = file.as_os_str().to_owned();
-        s.push(".fixed");
-        PathBuf::from(s)
-    });
-    if output.exists() {
-        return Err(ToolError::Usage(format!(
-            "recovery file {} already exists; not overwriting it",
-            output.display()
-        )));
-    }
+    let output = output_path(file, opts)?;
     let log = ZkLog::open(file)?;
     let mut bytes = log.bytes.clone();
     let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
@@ -181,17 +187,7 @@ pub fn recover_warren(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> Result<RecoverSummary, ToolError> {
-    let output = opts.out.clone().unwrap_or_else(|| {
-        let mut s = file.as_os_str().to_owned();
-        s.push(".fixed");
-        PathBuf::from(s)
-    });
-    if output.exists() {
-        return Err(ToolError::Usage(format!(
-            "recovery file {} already exists; not overwriting it",
-            output.display()
-        )));
-    }
+    let output = output_path(file, opts)?;
     let seg = WalFile::open(file)?;
     let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
     say(
