@@ -114,23 +114,7 @@ pub fn chop(
             zxid,
         });
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(output)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                ToolError::Usage(format!(
-                    "{}: already exists; not overwriting it",
-                    output.display()
-                ))
-            } else {
-                ToolError::io(output, e)
-            }
-        })?;
-    f.write_all(&buf)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| ToolError::io(output, e))?;
+    create_new(output, &buf)?;
     say(
         out,
         format!("Chopping at {zxid:x} new log has {kept} records"),

@@ -66,6 +66,27 @@ fn ask(out: &mut dyn Write, input: &mut dyn BufRead) -> Result<Answer, ToolError
     }
 }
 
+/// Reports a bad checksum and decides whether to fix it: always with `--yes`, otherwise
+/// by asking (an abort stops the whole recovery, writing nothing).
+fn confirm_fix(
+    opts: &RecoverOptions,
+    line: &str,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+) -> Result<bool, ToolError> {
+    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
+    if opts.yes {
+        say(out, &format!("CRC FIXED - {line}"))?;
+        return Ok(true);
+    }
+    say(out, &format!("CRC ERROR - {line}"))?;
+    match ask(out, input)? {
+        Answer::Yes => Ok(true),
+        Answer::No => Ok(false),
+        Answer::Abort => Err(ToolError::Aborted),
+    }
+}
+
 /// Where a recovery writes: `--out`, or `FILE.fixed`; never over an existing file.
 fn output_path(file: &Path, opts: &RecoverOptions) -> Result<PathBuf, ToolError> {
     let output = opts.out.clone().unwrap_or_else(|| {
@@ -127,17 +148,7 @@ pub fn recover(
         };
         if !e.crc_ok() {
             bad += 1;
-            let fix = if opts.yes {
-                say(out, &format!("CRC FIXED - {line}"))?;
-                true
-            } else {
-                say(out, &format!("CRC ERROR - {line}"))?;
-                match ask(out, input)? {
-                    Answer::Yes => true,
-                    Answer::No => false,
-                    Answer::Abort => return Err(ToolError::Aborted),
-                }
-            };
+            let fix = confirm_fix(opts, &line, out, input)?;
             if fix {
                 let at = e.offset as usize;
                 bytes[at..at + 8].copy_from_slice(&i64::from(e.computed_crc()).to_be_bytes());
@@ -220,17 +231,7 @@ pub fn recover_warren(
         };
         if !e.crc_ok() {
             bad += 1;
-            let fix = if opts.yes {
-                say(out, &format!("CRC FIXED - {line}"))?;
-                true
-            } else {
-                say(out, &format!("CRC ERROR - {line}"))?;
-                match ask(out, input)? {
-                    Answer::Yes => true,
-                    Answer::No => false,
-                    Answer::Abort => return Err(ToolError::Aborted),
-                }
-            };
+            let fix = confirm_fix(opts, &line, out, input)?;
             if fix {
                 to_fix.push(e.offset);
             }
