@@ -23,6 +23,13 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error(
+        "this config names {servers} servers ({list}): Warren cannot run a replicated ensemble \
+         yet, and it refuses to start rather than run {servers} independent servers that would \
+         each accept writes (split brain). To run this server standalone, keep at most one \
+         server.N line (with standaloneEnabled=true, the default)"
+    )]
+    Ensemble { servers: usize, list: String },
 }
 
 /// Everything the server reads from `zoo.cfg`, with ZooKeeper's defaults.
@@ -162,11 +169,13 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] when the file cannot be read or a value is bad.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(&text)
+        let mut c = Config::parse_lines(&read(path)?)?;
+        // ZooKeeper 3.5+ may keep the server.N lines in a separate dynamic config file.
+        if let Some(dynamic) = c.extra.get("dynamicConfigFile").cloned() {
+            c.parse_more(&read(Path::new(&dynamic))?)?;
+        }
+        c.validate()?;
+        Ok(c)
     }
 
     /// Parses the text of a `zoo.cfg` (Java properties: `key=value`, `#` comments).
@@ -174,7 +183,18 @@ impl Config {
     /// # Errors
     /// [`ConfigError::BadValue`] naming the first key whose value is bad.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let c = Config::parse_lines(text)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn parse_lines(text: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
+        c.parse_more(text)?;
+        Ok(c)
+    }
+
+    fn parse_more(&mut self, text: &str) -> Result<(), ConfigError> {
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -184,9 +204,15 @@ impl Config {
                 tracing::warn!(line, "ignoring config line without '='");
                 continue;
             };
-            c.set(k.trim(), v.trim())?;
+            self.set(k.trim(), v.trim())?;
         }
-        if let (Some(min), Some(max)) = (c.min_session_timeout, c.max_session_timeout) {
+        Ok(())
+    }
+
+    /// Checks what no single key can: the session timeout range, and that the config
+    /// does not describe an ensemble.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let (Some(min), Some(max)) = (self.min_session_timeout, self.max_session_timeout) {
             if min > max {
                 return Err(bad(
                     "minSessionTimeout",
@@ -195,7 +221,33 @@ impl Config {
                 ));
             }
         }
-        Ok(c)
+        self.refuse_ensemble()
+    }
+
+    /// ZooKeeper runs a config with one `server.N` line standalone (unless
+    /// `standaloneEnabled=false`) and one with more as a quorum member. Until Warren
+    /// replicates, a quorum config must not start at all.
+    fn refuse_ensemble(&self) -> Result<(), ConfigError> {
+        let servers: Vec<&str> = self
+            .extra
+            .keys()
+            .filter(|k| {
+                k.strip_prefix("server.")
+                    .is_some_and(|n| n.parse::<u64>().is_ok())
+            })
+            .map(String::as_str)
+            .collect();
+        let standalone_enabled = self
+            .extra
+            .get("standaloneEnabled")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        if servers.len() > 1 || (servers.len() == 1 && !standalone_enabled) {
+            return Err(ConfigError::Ensemble {
+                servers: servers.len(),
+                list: servers.join(", "),
+            });
+        }
+        Ok(())
     }
 
     fn set(&mut self, key: &str, v: &str) -> Result<(), ConfigError> {
@@ -331,6 +383,13 @@ impl Config {
     }
 }
 
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 fn bad(key: &str, value: &str, reason: &str) -> ConfigError {
     ConfigError::BadValue {
         key: key.to_owned(),
@@ -384,5 +443,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("minSessionTimeout"), "{e}");
+    }
+
+    #[test]
+    fn an_ensemble_config_is_refused_until_replication_exists() {
+        let three = "server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n";
+        let e = Config::parse(three).unwrap_err().to_string();
+        assert!(e.contains("3 servers") && e.contains("split brain"), "{e}");
+        let e = Config::parse("server.1=a:2888:3888\nstandaloneEnabled=false\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1 servers"), "{e}");
+        assert!(Config::parse("server.1=a:2888:3888\n").is_ok());
+
+        let dir = tempfile::tempdir().unwrap();
+        let dynamic = dir.path().join("zoo.cfg.dynamic");
+        std::fs::write(&dynamic, three).unwrap();
+        let cfg = dir.path().join("zoo.cfg");
+        std::fs::write(&cfg, format!("dynamicConfigFile={}\n", dynamic.display())).unwrap();
+        let e = Config::from_file(&cfg).unwrap_err().to_string();
+        assert!(e.contains("3 servers"), "{e}");
     }
 }
