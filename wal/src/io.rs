@@ -167,3 +167,8 @@ pub(crate) fn file_len(file: &File, path: &Path) -> Result<u64> {
         .map(|m| m.len())
         .map_err(|e| WalError::io("stat", path, e))
 }
+
+/// Deletes a file, naming it in the error.
+pub(crate) fn remove_file(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).map_err(|e| WalError::io("remove", path, e))
+}

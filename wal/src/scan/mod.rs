@@ -33,7 +33,7 @@ mod window;
 pub use checksum::rewrite_record_checksum;
 pub use reader::{read_segment_file, Record, SegmentReader};
 pub use report::{Fault, FaultKind, SegmentReport, VerifyReport};
-pub(crate) use verify::scan_segment;
+pub(crate) use verify::{placement_faults, scan_segment};
 pub use verify::{verify_dir, verify_segment};
 
 /// Segment files of `dir`, sorted by first seq. Other files are ignored.
