@@ -109,6 +109,14 @@ pub(crate) fn encode_frame(seq: u64, payload: &[u8]) -> [u8; FRAME_LEN as usize]
     f
 }
 
+/// The payload length that a frame's length field `body_len` implies, or `None` when no
+/// record `append` accepts has that length field (too short to hold the seq, or a
+/// payload above [`MAX_PAYLOAD`]).
+pub(crate) fn payload_len(body_len: u32) -> Option<usize> {
+    let len = body_len.checked_sub(MIN_BODY_LEN)? as usize;
+    (len <= MAX_PAYLOAD).then_some(len)
+}
+
 pub(crate) fn le_u32(b: &[u8]) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[..4]);

@@ -106,10 +106,7 @@ pub(crate) fn preallocate(file: &File, path: &Path, len: u64) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) => {
             tracing::debug!(error = %e, path = %path.display(), "wal: fallocate failed, using set_len");
-            let cur = file
-                .metadata()
-                .map_err(|e| WalError::io("stat", path, e))?
-                .len();
+            let cur = file_len(file, path)?;
             if cur < len {
                 file.set_len(len)
                     .map_err(|e| WalError::io("extend", path, e))?;
@@ -162,4 +159,16 @@ pub(crate) fn zero_range(file: &File, path: &Path, from: u64, to: u64) -> Result
         off += n as u64;
     }
     file.sync_data().map_err(|e| WalError::io("fsync", path, e))
+}
+
+/// The size of `file` (at `path`, for the error).
+pub(crate) fn file_len(file: &File, path: &Path) -> Result<u64> {
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(|e| WalError::io("stat", path, e))
+}
+
+/// Deletes a file, naming it in the error.
+pub(crate) fn remove_file(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).map_err(|e| WalError::io("remove", path, e))
 }

@@ -19,6 +19,7 @@
 //!   files without opening the log for writing.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
 mod format;
