@@ -165,7 +165,7 @@ fn check_manifest(path: &Path, report: &mut CheckReport) -> Result<Vec<(u64, u64
                         live.remove(id);
                     }
                     for (_, f) in &e.added {
-                        live.insert(f.id, f.size);
+                        live.insert(f.id, f.props.size);
                     }
                 }
             }

@@ -15,9 +15,9 @@ use crate::iterator::{InternalIterator, LevelIter, MergeIter};
 use crate::key::{self, KIND_DELETE};
 use crate::manifest::VersionEdit;
 use crate::options::EngineOptions;
-use crate::sstable::{Table, TableBuilder};
+use crate::sstable::TableBuilder;
 use crate::stats::StatsCounters;
-use crate::version::{table_name, FileMeta, TableFile, Version, NUM_LEVELS};
+use crate::version::{TableFile, Version, NUM_LEVELS};
 
 /// One unit of compaction work.
 pub struct Compaction {
@@ -82,10 +82,10 @@ pub fn pick(
     let ptr = &pointers[level];
     let f = files
         .iter()
-        .find(|f| ptr.is_empty() || key::compare(&f.meta.largest, ptr).is_gt())
+        .find(|f| ptr.is_empty() || key::compare(&f.meta.props.largest, ptr).is_gt())
         .or_else(|| files.first())?
         .clone();
-    pointers[level] = f.meta.largest.clone();
+    pointers[level] = f.meta.props.largest.clone();
     let next = v.overlapping(level + 1, f.smallest_user(), f.largest_user());
     Some(Compaction {
         version: v.clone(),
@@ -107,6 +107,32 @@ fn is_bottom(v: &Version, output_level: usize, user: &[u8]) -> bool {
     true
 }
 
+/// Everything into the deepest used level (at least L1), as
+/// [`Engine::compact_all`](crate::Engine::compact_all) asks; `None` when there are no
+/// tables.
+pub(crate) fn pick_all(v: &Arc<Version>) -> Option<Compaction> {
+    let deepest = (1..NUM_LEVELS)
+        .rev()
+        .find(|&l| !v.levels[l].is_empty())
+        .unwrap_or(1);
+    let inputs: Vec<_> = v
+        .levels
+        .iter()
+        .enumerate()
+        .filter(|(_, fs)| !fs.is_empty())
+        .map(|(l, fs)| (l, fs.clone()))
+        .collect();
+    if inputs.is_empty() {
+        return None;
+    }
+    Some(Compaction {
+        version: v.clone(),
+        inputs,
+        output_level: deepest,
+        allow_trivial_move: false,
+    })
+}
+
 /// Runs `c` to completion and installs the result.
 ///
 /// # Errors
@@ -123,39 +149,62 @@ pub(crate) fn run(inner: &Inner, c: Compaction) -> Result<()> {
 }
 
 fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
-    let stats = &inner.stats;
-    let opts = &inner.opts;
     let n_inputs: usize = c.inputs.iter().map(|(_, f)| f.len()).sum();
     if n_inputs == 0 {
         return Ok(());
     }
-    if c.allow_trivial_move && n_inputs == 1 {
-        let Some((from, f)) = c
-            .inputs
-            .iter()
-            .find_map(|(l, fs)| fs.first().map(|f| (*l, f.clone())))
-        else {
-            return Ok(());
-        };
-        if from != c.output_level {
-            let edit = VersionEdit {
-                deleted: vec![(from, f.meta.id)],
-                added: vec![(c.output_level, f.meta.clone())],
-                ..Default::default()
-            };
-            inner.install(edit, &[(c.output_level, f)])?;
-            StatsCounters::add(&stats.trivial_moves, 1);
-            StatsCounters::add(&stats.compactions, 1);
-            return Ok(());
-        }
+    if c.allow_trivial_move && n_inputs == 1 && try_trivial_move(inner, &c)? {
+        return Ok(());
     }
-
     let horizon = inner.horizon();
     inner.raise_gc_floor(horizon);
+    let input_bytes: u64 = c
+        .inputs
+        .iter()
+        .flat_map(|(_, files)| files.iter().map(|f| f.meta.props.size))
+        .sum();
+    let mut merge = merge_inputs(&c);
+    merge.seek_to_first()?;
+    let outputs = write_outputs(inner, &c, &mut merge, horizon)?;
+    inner.sync_dir()?;
+    install_outputs(inner, &c, horizon, &outputs)?;
+    let written: u64 = outputs.iter().map(|(_, f)| f.meta.props.size).sum();
+    let stats = &inner.stats;
+    StatsCounters::add(&stats.compaction_bytes_written, written);
+    StatsCounters::add(&stats.compaction_bytes_read, input_bytes);
+    StatsCounters::add(&stats.compactions, 1);
+    Ok(())
+}
+
+/// Moves the single input file of `c` to the output level without rewriting it, when it
+/// is on another level. Returns whether it did (the compaction is then complete).
+fn try_trivial_move(inner: &Inner, c: &Compaction) -> Result<bool> {
+    let Some((from, f)) = c
+        .inputs
+        .iter()
+        .find_map(|(l, fs)| fs.first().map(|f| (*l, f.clone())))
+    else {
+        return Ok(true);
+    };
+    if from == c.output_level {
+        return Ok(false);
+    }
+    let edit = VersionEdit {
+        deleted: vec![(from, f.meta.id)],
+        added: vec![(c.output_level, f.meta.clone())],
+        ..Default::default()
+    };
+    inner.install(edit, &[(c.output_level, f)])?;
+    StatsCounters::add(&inner.stats.trivial_moves, 1);
+    StatsCounters::add(&inner.stats.compactions, 1);
+    Ok(true)
+}
+
+/// One ordered stream over every input: each L0 file on its own (they overlap), one
+/// [`LevelIter`] for the inputs of a sorted level. None of them fills the block cache.
+fn merge_inputs(c: &Compaction) -> MergeIter {
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
-    let mut input_bytes = 0;
     for (level, files) in &c.inputs {
-        input_bytes += files.iter().map(|f| f.meta.size).sum::<u64>();
         if files.is_empty() {
             continue;
         }
@@ -172,88 +221,165 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
             )));
         }
     }
-    let mut merge = MergeIter::new(children);
-    merge.seek_to_first()?;
+    MergeIter::new(children)
+}
 
-    let mut outputs: Vec<(usize, Arc<TableFile>)> = Vec::new();
-    let mut builder: Option<(u64, TableBuilder)> = None;
-    let mut cur_user: Vec<u8> = Vec::new();
-    let mut have_user = false;
-    let mut seen_at_or_below = false;
-    let mut last_written: Vec<u8> = Vec::new();
+/// Decides, entry by entry of the merged stream (user key ascending, newest version
+/// first), which versions a reader may still need.
+struct VersionFilter<'a> {
+    horizon: u64,
+    version: &'a Version,
+    output_level: usize,
+    cur_user: Vec<u8>,
+    have_user: bool,
+    seen_at_or_below: bool,
+}
+
+impl<'a> VersionFilter<'a> {
+    fn new(c: &'a Compaction, horizon: u64) -> Self {
+        VersionFilter {
+            horizon,
+            version: &c.version,
+            output_level: c.output_level,
+            cur_user: Vec::new(),
+            have_user: false,
+            seen_at_or_below: false,
+        }
+    }
+
+    /// Whether the entry (`k`, `value`) is kept: every version above the horizon, and the
+    /// newest at or below it unless that is a tombstone no deeper level needs to shadow.
+    fn keep(&mut self, k: &[u8], value: &[u8]) -> bool {
+        let user = key::user_key(k);
+        if !self.have_user || user != self.cur_user.as_slice() {
+            self.cur_user.clear();
+            self.cur_user.extend_from_slice(user);
+            self.have_user = true;
+            self.seen_at_or_below = false;
+        }
+        if key::seq(k) > self.horizon {
+            true
+        } else if !self.seen_at_or_below {
+            self.seen_at_or_below = true;
+            let tomb = value.first() == Some(&KIND_DELETE);
+            !(tomb && is_bottom(self.version, self.output_level, user))
+        } else {
+            false
+        }
+    }
+}
+
+/// The output tables of one compaction: the finished ones and the one being written.
+struct Outputs<'a> {
+    inner: &'a Inner,
+    level: usize,
+    done: Vec<(usize, Arc<TableFile>)>,
+    building: Option<(u64, TableBuilder)>,
+    /// User key of the last entry written, so that no user key is split across files.
+    last_written: Vec<u8>,
+}
+
+impl<'a> Outputs<'a> {
+    fn new(inner: &'a Inner, level: usize) -> Self {
+        Outputs {
+            inner,
+            level,
+            done: Vec::new(),
+            building: None,
+            last_written: Vec::new(),
+        }
+    }
+
+    /// Appends one entry, first finishing the current file when it has reached the
+    /// target size and `k` starts a new user key.
+    fn add(&mut self, k: &[u8], value: &[u8]) -> Result<()> {
+        let user = key::user_key(k);
+        let cut = match &self.building {
+            Some((_, b)) => {
+                b.estimated_size().max(b.raw_size()) >= self.inner.opts.target_file_bytes
+                    && user != self.last_written.as_slice()
+            }
+            None => false,
+        };
+        if cut {
+            self.finish_current()?;
+        }
+        if self.building.is_none() {
+            let id = self.inner.new_file_id();
+            let b = self.inner.create_table(&self.inner.table_path(id))?;
+            self.building = Some((id, b));
+        }
+        if let Some((_, b)) = self.building.as_mut() {
+            b.add(k, value)?;
+        }
+        self.last_written.clear();
+        self.last_written.extend_from_slice(user);
+        Ok(())
+    }
+
+    /// Finishes and opens the file being written, if any.
+    fn finish_current(&mut self) -> Result<()> {
+        if let Some((id, b)) = self.building.take() {
+            let path = b.path().to_path_buf();
+            let props = b.finish()?;
+            let f = self.inner.open_new_table(id, &path, props)?;
+            self.done.push((self.level, f));
+        }
+        Ok(())
+    }
+
+    /// Removes every file this compaction wrote, after a failure.
+    fn abandon(&mut self) {
+        if let Some((_, b)) = self.building.take() {
+            let _ = std::fs::remove_file(b.path());
+        }
+        for (_, f) in &self.done {
+            let _ = std::fs::remove_file(f.table.path());
+        }
+    }
+}
+
+/// Writes every kept entry of `merge` to new tables of the output level; on failure (or
+/// shutdown, checked every 4096 entries) removes what it wrote.
+fn write_outputs(
+    inner: &Inner,
+    c: &Compaction,
+    merge: &mut MergeIter,
+    horizon: u64,
+) -> Result<Vec<(usize, Arc<TableFile>)>> {
+    let mut filter = VersionFilter::new(c, horizon);
+    let mut out = Outputs::new(inner, c.output_level);
     let mut n = 0u64;
-
     let result = (|| -> Result<()> {
         while merge.valid() {
             n += 1;
             if n & 4095 == 0 && inner.is_shutting_down() {
                 return Err(EngineError::Closed);
             }
-            let k = merge.key();
-            let user = key::user_key(k);
-            if !have_user || user != cur_user.as_slice() {
-                cur_user.clear();
-                cur_user.extend_from_slice(user);
-                have_user = true;
-                seen_at_or_below = false;
-            }
-            let seq = key::seq(k);
-            let keep = if seq > horizon {
-                true
-            } else if !seen_at_or_below {
-                seen_at_or_below = true;
-                let tomb = merge.value().first() == Some(&KIND_DELETE);
-                !(tomb && is_bottom(&c.version, c.output_level, user))
-            } else {
-                false
-            };
-            if keep {
-                let cut = match &builder {
-                    Some((_, b)) => {
-                        b.estimated_size().max(b.raw_size()) >= opts.target_file_bytes
-                            && user != last_written.as_slice()
-                    }
-                    None => false,
-                };
-                if cut {
-                    if let Some((id, b)) = builder.take() {
-                        outputs.push(finish_output(inner, id, b, c.output_level)?);
-                    }
-                }
-                if builder.is_none() {
-                    let id = inner.new_file_id();
-                    let b = TableBuilder::create(
-                        &inner.dir.join(table_name(id)),
-                        opts.block_bytes,
-                        opts.compression,
-                        opts.bloom_bits_per_key,
-                    )?;
-                    builder = Some((id, b));
-                }
-                if let Some((_, b)) = builder.as_mut() {
-                    b.add(k, merge.value())?;
-                }
-                last_written.clear();
-                last_written.extend_from_slice(user);
+            if filter.keep(merge.key(), merge.value()) {
+                out.add(merge.key(), merge.value())?;
             }
             merge.next()?;
         }
-        if let Some((id, b)) = builder.take() {
-            outputs.push(finish_output(inner, id, b, c.output_level)?);
-        }
-        Ok(())
+        out.finish_current()
     })();
-    if let Err(e) = result {
-        if let Some((_, b)) = builder.take() {
-            let _ = std::fs::remove_file(b.path());
+    match result {
+        Ok(()) => Ok(out.done),
+        Err(e) => {
+            out.abandon();
+            Err(e)
         }
-        for (_, f) in &outputs {
-            let _ = std::fs::remove_file(f.table.path());
-        }
-        return Err(e);
     }
-    inner.sync_dir()?;
+}
 
+/// Records in one manifest edit that the inputs are gone and the outputs live, with the
+/// horizon versions were dropped below; then unlinks the inputs.
+fn install_outputs(
+    inner: &Inner,
+    c: &Compaction,
+    horizon: u64,
+    outputs: &[(usize, Arc<TableFile>)],
+) -> Result<()> {
     let mut edit = VersionEdit {
         gc_horizon: Some(horizon),
         ..Default::default()
@@ -263,46 +389,16 @@ fn run_inner(inner: &Inner, c: Compaction) -> Result<()> {
             edit.deleted.push((*level, f.meta.id));
         }
     }
-    let written: u64 = outputs.iter().map(|(_, f)| f.meta.size).sum();
-    for (level, f) in &outputs {
+    for (level, f) in outputs {
         edit.added.push((*level, f.meta.clone()));
     }
-    inner.install(edit, &outputs)?;
+    inner.install(edit, outputs)?;
     for (_, files) in &c.inputs {
         for f in files {
             inner.remove_table_file(f.meta.id);
         }
     }
-    StatsCounters::add(&stats.compaction_bytes_written, written);
-    StatsCounters::add(&stats.compaction_bytes_read, input_bytes);
-    StatsCounters::add(&stats.compactions, 1);
     Ok(())
-}
-
-fn finish_output(
-    inner: &Inner,
-    id: u64,
-    b: TableBuilder,
-    level: usize,
-) -> Result<(usize, Arc<TableFile>)> {
-    let path = b.path().to_path_buf();
-    let meta = b.finish()?;
-    let table = Table::open(&path, id, inner.cache.clone(), inner.stats.clone())?;
-    Ok((
-        level,
-        Arc::new(TableFile {
-            meta: FileMeta {
-                id,
-                size: meta.size,
-                smallest: meta.smallest,
-                largest: meta.largest,
-                min_seq: meta.min_seq,
-                max_seq: meta.max_seq,
-                entries: meta.entries,
-            },
-            table,
-        }),
-    ))
 }
 
 #[cfg(test)]
@@ -346,7 +442,7 @@ mod tests {
         let entries: u64 = v
             .levels
             .iter()
-            .flat_map(|l| l.iter().map(|f| f.meta.entries))
+            .flat_map(|l| l.iter().map(|f| f.meta.props.entries))
             .sum();
         assert_eq!(entries, 1);
         assert_eq!(

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{EngineError, Result};
+use crate::sstable::TableMeta;
 use crate::version::FileMeta;
 
 /// First four bytes of a manifest file.
@@ -100,11 +101,12 @@ impl VersionEdit {
         for (level, f) in &self.added {
             out.push(TAG_ADD_FILE);
             out.push(*level as u8);
-            for v in [f.id, f.size, f.min_seq, f.max_seq, f.entries] {
+            let t = &f.props;
+            for v in [f.id, t.size, t.min_seq, t.max_seq, t.entries] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
-            put_bytes(&mut out, &f.smallest);
-            put_bytes(&mut out, &f.largest);
+            put_bytes(&mut out, &t.smallest);
+            put_bytes(&mut out, &t.largest);
         }
         for (level, id) in &self.deleted {
             out.push(TAG_DELETE_FILE);
@@ -136,12 +138,14 @@ impl VersionEdit {
                         level,
                         FileMeta {
                             id,
-                            size,
-                            smallest,
-                            largest,
-                            min_seq,
-                            max_seq,
-                            entries,
+                            props: TableMeta {
+                                size,
+                                smallest,
+                                largest,
+                                min_seq,
+                                max_seq,
+                                entries,
+                            },
                         },
                     ));
                 }
@@ -379,12 +383,14 @@ mod tests {
     fn meta(id: u64) -> FileMeta {
         FileMeta {
             id,
-            size: 100 + id,
-            smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
-            largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
-            min_seq: 1,
-            max_seq: id,
-            entries: 3,
+            props: TableMeta {
+                size: 100 + id,
+                smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
+                largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
+                min_seq: 1,
+                max_seq: id,
+                entries: 3,
+            },
         }
     }
 

@@ -14,7 +14,7 @@ use crate::cache::BlockCache;
 use crate::error::{EngineError, Result};
 use crate::key;
 use crate::manifest::{self, ManifestState, ManifestWriter, VersionEdit};
-use crate::sstable::Table;
+use crate::sstable::{Table, TableMeta};
 use crate::stats::StatsCounters;
 
 /// Number of levels (L0 … L6).
@@ -25,23 +25,19 @@ pub fn table_name(id: u64) -> String {
     format!("{id:06}.sst")
 }
 
-/// What the manifest records about one SSTable.
+/// What the manifest records about one SSTable: its file number, and what the builder
+/// reported when it finished the file. The table's own facts live in one place,
+/// [`TableMeta`], so the builder's result is recorded as it is instead of being copied
+/// field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {
     /// File number.
     pub id: u64,
-    /// Size in bytes.
-    pub size: u64,
-    /// Smallest internal key.
-    pub smallest: Vec<u8>,
-    /// Largest internal key.
-    pub largest: Vec<u8>,
-    /// Lowest seq in the file.
-    pub min_seq: u64,
-    /// Highest seq in the file.
-    pub max_seq: u64,
-    /// Number of entries.
-    pub entries: u64,
+    /// Size, key range, seq range and entry count, as [`TableBuilder::finish`] returned
+    /// them.
+    ///
+    /// [`TableBuilder::finish`]: crate::sstable::TableBuilder::finish
+    pub props: TableMeta,
 }
 
 /// A live table: its metadata and its open file.
@@ -55,12 +51,12 @@ pub struct TableFile {
 impl TableFile {
     /// Smallest user key.
     pub fn smallest_user(&self) -> &[u8] {
-        key::user_key(&self.meta.smallest)
+        key::user_key(&self.meta.props.smallest)
     }
 
     /// Largest user key.
     pub fn largest_user(&self) -> &[u8] {
-        key::user_key(&self.meta.largest)
+        key::user_key(&self.meta.props.largest)
     }
 
     /// Whether the file's user key range meets [lo, hi].
@@ -106,12 +102,13 @@ impl Version {
         }
         v.levels[0].sort_by(|a, b| {
             b.meta
+                .props
                 .max_seq
-                .cmp(&a.meta.max_seq)
+                .cmp(&a.meta.props.max_seq)
                 .then(b.meta.id.cmp(&a.meta.id))
         });
         for l in v.levels.iter_mut().skip(1) {
-            l.sort_by(|a, b| key::compare(&a.meta.smallest, &b.meta.smallest));
+            l.sort_by(|a, b| key::compare(&a.meta.props.smallest, &b.meta.props.smallest));
         }
         v
     }
@@ -132,7 +129,7 @@ impl Version {
 
     /// Total bytes of `level`.
     pub fn level_bytes(&self, level: usize) -> u64 {
-        self.levels[level].iter().map(|f| f.meta.size).sum()
+        self.levels[level].iter().map(|f| f.meta.props.size).sum()
     }
 
     /// Every live file id.
@@ -198,14 +195,14 @@ impl VersionSet {
             }
             let path = dir.join(table_name(meta.id));
             let table = Table::open(&path, meta.id, cache.clone(), stats.clone())?;
-            if table.size() != meta.size {
+            if table.size() != meta.props.size {
                 return Err(EngineError::corruption(
                     &path,
                     table.size(),
                     format!(
                         "table is {} bytes but the manifest recorded {}",
                         table.size(),
-                        meta.size
+                        meta.props.size
                     ),
                 ));
             }
