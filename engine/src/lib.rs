@@ -16,6 +16,7 @@
 pub mod batch;
 pub mod cache;
 pub mod check;
+mod coding;
 pub mod compaction;
 mod engine;
 pub mod error;
