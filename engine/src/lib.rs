@@ -12,6 +12,9 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// A panic in the engine takes the server down with it, so library code handles every
+// failure it can and says why where it cannot (`expect`); tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod batch;
 pub mod cache;

@@ -161,59 +161,8 @@ impl VersionSet {
         stats: &Arc<StatsCounters>,
     ) -> Result<VersionSet> {
         fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-        let mut manifest_number = 0;
-        let mut state = match manifest::read_current(dir)? {
-            Some(name) => {
-                manifest_number = name
-                    .strip_prefix("MANIFEST-")
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-                manifest::replay(&dir.join(name))?
-            }
-            None => {
-                if list_dir(dir)?.iter().any(|n| n.ends_with(".sst")) {
-                    return Err(EngineError::corruption(
-                        dir.join("CURRENT"),
-                        0,
-                        "CURRENT is missing but the directory holds SSTables",
-                    ));
-                }
-                ManifestState {
-                    next_file_id: 1,
-                    ..Default::default()
-                }
-            }
-        };
-        let mut added = Vec::new();
-        for (level, meta) in state.files.values() {
-            if *level >= NUM_LEVELS {
-                return Err(EngineError::corruption(
-                    dir.join(table_name(meta.id)),
-                    0,
-                    format!("manifest puts this table at level {level}"),
-                ));
-            }
-            let path = dir.join(table_name(meta.id));
-            let table = Table::open(&path, meta.id, cache.clone(), stats.clone())?;
-            if table.size() != meta.props.size {
-                return Err(EngineError::corruption(
-                    &path,
-                    table.size(),
-                    format!(
-                        "table is {} bytes but the manifest recorded {}",
-                        table.size(),
-                        meta.props.size
-                    ),
-                ));
-            }
-            added.push((
-                *level,
-                Arc::new(TableFile {
-                    meta: meta.clone(),
-                    table,
-                }),
-            ));
-        }
+        let (manifest_number, mut state) = recover_state(dir)?;
+        let added = open_live_tables(dir, &state, cache, stats)?;
         let current = Arc::new(Version::default().apply(&[], &added));
         state.next_file_id = state.next_file_id.max(1);
         let manifest = ManifestWriter::create(dir, manifest_number + 1, &state)?;
@@ -300,6 +249,77 @@ impl VersionSet {
         self.current = Arc::new(self.current.apply(&edit.deleted, added));
         Ok(self.current.clone())
     }
+}
+
+/// The number of the manifest `CURRENT` names (0 when there is none) and the state it
+/// records; an empty state in a directory that holds no tables yet.
+fn recover_state(dir: &Path) -> Result<(u64, ManifestState)> {
+    match manifest::read_current(dir)? {
+        Some(name) => {
+            let number = name
+                .strip_prefix("MANIFEST-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            Ok((number, manifest::replay(&dir.join(name))?))
+        }
+        None => {
+            if list_dir(dir)?.iter().any(|n| n.ends_with(".sst")) {
+                return Err(EngineError::corruption(
+                    dir.join("CURRENT"),
+                    0,
+                    "CURRENT is missing but the directory holds SSTables",
+                ));
+            }
+            Ok((
+                0,
+                ManifestState {
+                    next_file_id: 1,
+                    ..Default::default()
+                },
+            ))
+        }
+    }
+}
+
+/// Opens every table `state` names, checking that each is at a real level and has the
+/// size the manifest recorded.
+fn open_live_tables(
+    dir: &Path,
+    state: &ManifestState,
+    cache: &Arc<BlockCache>,
+    stats: &Arc<StatsCounters>,
+) -> Result<Vec<(usize, Arc<TableFile>)>> {
+    let mut added = Vec::new();
+    for (level, meta) in state.files.values() {
+        if *level >= NUM_LEVELS {
+            return Err(EngineError::corruption(
+                dir.join(table_name(meta.id)),
+                0,
+                format!("manifest puts this table at level {level}"),
+            ));
+        }
+        let path = dir.join(table_name(meta.id));
+        let table = Table::open(&path, meta.id, cache.clone(), stats.clone())?;
+        if table.size() != meta.props.size {
+            return Err(EngineError::corruption(
+                &path,
+                table.size(),
+                format!(
+                    "table is {} bytes but the manifest recorded {}",
+                    table.size(),
+                    meta.props.size
+                ),
+            ));
+        }
+        added.push((
+            *level,
+            Arc::new(TableFile {
+                meta: meta.clone(),
+                table,
+            }),
+        ));
+    }
+    Ok(added)
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<String>> {
