@@ -1,7 +1,7 @@
 //! Flush: how writes leave memory.
 //!
 //! A full memtable is *frozen* (moved, whole, to the queue of immutable memtables in the
-//! published [`SuperVersion`](super::inner::SuperVersion), with a fresh active memtable in
+//! published [`SuperVersion`], with a fresh active memtable in
 //! its place), so writers never wait for disk. One background thread takes the oldest
 //! frozen memtable, writes it to a new L0 SSTable, and installs that table together with
 //! `persisted_seq = memtable.max_seq()` in one manifest edit: after a crash the manifest
