@@ -15,12 +15,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::coding::u32_at;
 use crate::error::{EngineError, Result};
-use crate::manifest::{read_current, VersionEdit, MANIFEST_MAGIC, MANIFEST_VERSION};
+use crate::manifest::{self, read_current, Frame, HeaderFault, ManifestState, VersionEdit};
 use crate::sstable::block::Block;
 use crate::sstable::{
-    BlockHandle, BLOCK_RAW, BLOCK_TRAILER_LEN, BLOCK_ZSTD, FOOTER_LEN, FOOTER_MAGIC,
-    FORMAT_VERSION, HEADER_LEN, HEADER_MAGIC,
+    block_crc, BlockHandle, Footer, BLOCK_RAW, BLOCK_ZSTD, FOOTER_LEN, FORMAT_VERSION, HEADER_LEN,
+    HEADER_MAGIC,
 };
 use crate::version::table_name;
 
@@ -62,18 +63,6 @@ impl CheckReport {
             reason: reason.into(),
         });
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(x)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
 }
 
 /// Checks every file of the engine directory `dir`.
@@ -129,53 +118,46 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport> {
 fn check_manifest(path: &Path, report: &mut CheckReport) -> Result<Vec<(u64, u64)>> {
     let b = fs::read(path).map_err(|e| EngineError::io(path, e))?;
     report.bytes += b.len() as u64;
-    if b.len() < 8 || &b[..4] != MANIFEST_MAGIC {
-        report.fault(path, 0, "bad manifest header magic");
-        return Ok(Vec::new());
-    }
-    if u32_at(&b, 4) != MANIFEST_VERSION {
-        report.fault(
-            path,
-            4,
-            format!("unsupported manifest version {}", u32_at(&b, 4)),
-        );
-        return Ok(Vec::new());
-    }
-    let mut live = std::collections::BTreeMap::new();
-    let mut off = 8usize;
-    while off < b.len() {
-        if b.len() - off < 8 {
-            break; // a record header cut short: an edit that was never acknowledged
+    match manifest::check_header(&b) {
+        Ok(()) => {}
+        Err(HeaderFault::BadMagic) => {
+            report.fault(path, 0, "bad manifest header magic");
+            return Ok(Vec::new());
         }
-        let len = u32_at(&b, off) as usize;
-        let crc = u32_at(&b, off + 4);
-        let start = off + 8;
-        if b.len() - start < len {
-            break; // a record cut short, likewise
+        Err(HeaderFault::Version(v)) => {
+            report.fault(path, 4, format!("unsupported manifest version {v}"));
+            return Ok(Vec::new());
         }
-        let payload = &b[start..start + len];
+    }
+    let mut state = ManifestState::default();
+    for frame in manifest::frames(&b) {
+        // A record cut short is an edit that was never acknowledged: not a fault.
+        let Frame::Record {
+            off,
+            payload,
+            crc_ok,
+        } = frame
+        else {
+            break;
+        };
         report.manifest_records += 1;
-        if crc32fast::hash(payload) != crc {
+        if !crc_ok {
             report.fault(path, off as u64, "manifest record checksum mismatch");
         } else {
             match VersionEdit::decode(payload) {
                 None => report.fault(path, off as u64, "malformed manifest record"),
-                Some(e) => {
-                    for (_, id) in &e.deleted {
-                        live.remove(id);
-                    }
-                    for (_, f) in &e.added {
-                        live.insert(f.id, f.size);
-                    }
-                }
+                Some(e) => state.apply(&e),
             }
         }
-        off = start + len;
     }
     if report.manifest_records == 0 {
         report.fault(path, 8, "manifest has no records");
     }
-    Ok(live.into_iter().collect())
+    Ok(state
+        .files
+        .iter()
+        .map(|(id, (_, f))| (*id, f.props.size))
+        .collect())
 }
 
 /// Reads, checks and decodes the block at `h`; `None` (with a fault) when it is bad.
@@ -187,11 +169,7 @@ fn read_block(
     report: &mut CheckReport,
 ) -> Option<Vec<u8>> {
     let data_end = file.len().saturating_sub(FOOTER_LEN) as u64;
-    let end = h
-        .offset
-        .checked_add(h.size)
-        .and_then(|e| e.checked_add(BLOCK_TRAILER_LEN as u64));
-    match end {
+    match h.end_with_trailer() {
         Some(end) if h.offset >= HEADER_LEN && end <= data_end => {}
         _ => {
             report.fault(
@@ -210,10 +188,7 @@ fn read_block(
     let payload = &file[o..o + n];
     let kind = file[o + n];
     let want = u32_at(file, o + n + 1);
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(payload);
-    hasher.update(&[kind]);
-    let got = hasher.finalize();
+    let got = block_crc(payload, kind);
     if got != want {
         report.fault(
             path,
@@ -222,34 +197,27 @@ fn read_block(
         );
         return None;
     }
+    let unpacked = unpack_block(payload, kind, what);
+    if let Err(reason) = &unpacked {
+        report.fault(path, h.offset, reason.as_str());
+    }
+    unpacked.ok()
+}
+
+/// The contents of a block from its checksummed stored bytes `payload` of type `kind`,
+/// or why they cannot be had.
+fn unpack_block(payload: &[u8], kind: u8, what: &str) -> std::result::Result<Vec<u8>, String> {
     match kind {
-        BLOCK_RAW => Some(payload.to_vec()),
+        BLOCK_RAW => Ok(payload.to_vec()),
         BLOCK_ZSTD if payload.len() >= 4 => {
             let raw_len = u32_at(payload, 0) as usize;
             match zstd::bulk::decompress(&payload[4..], raw_len) {
-                Ok(d) if d.len() == raw_len => Some(d),
-                Ok(_) => {
-                    report.fault(
-                        path,
-                        h.offset,
-                        format!("{what} block: decompressed size differs"),
-                    );
-                    None
-                }
-                Err(e) => {
-                    report.fault(path, h.offset, format!("{what} block: zstd: {e}"));
-                    None
-                }
+                Ok(d) if d.len() == raw_len => Ok(d),
+                Ok(_) => Err(format!("{what} block: decompressed size differs")),
+                Err(e) => Err(format!("{what} block: zstd: {e}")),
             }
         }
-        other => {
-            report.fault(
-                path,
-                h.offset,
-                format!("{what} block: unknown block type {other}"),
-            );
-            None
-        }
+        other => Err(format!("{what} block: unknown block type {other}")),
     }
 }
 
@@ -285,55 +253,17 @@ pub fn check_table(path: &Path, report: &mut CheckReport) -> Result<()> {
         );
         return Ok(());
     }
-    if &file[..4] != HEADER_MAGIC {
-        report.fault(path, 0, "bad SSTable header magic");
-    }
-    if u32_at(&file, 4) != FORMAT_VERSION {
-        report.fault(
-            path,
-            4,
-            format!("unsupported SSTable format version {}", u32_at(&file, 4)),
-        );
-    }
+    check_header(path, &file, report);
     let foff = file.len() - FOOTER_LEN;
-    let f = &file[foff..];
-    if u64_at(f, 64) != FOOTER_MAGIC {
-        report.fault(path, foff as u64 + 64, "bad footer magic");
-        return Ok(());
-    }
-    if crc32fast::hash(&f[..60]) != u32_at(f, 60) {
-        report.fault(path, foff as u64, "footer checksum mismatch");
-        return Ok(());
-    }
-    if u32_at(f, 56) != FORMAT_VERSION {
-        report.fault(path, foff as u64 + 56, "unsupported footer format version");
-    }
-    let filter = BlockHandle {
-        offset: u64_at(f, 0),
-        size: u64_at(f, 8),
-    };
-    let index = BlockHandle {
-        offset: u64_at(f, 16),
-        size: u64_at(f, 24),
-    };
-    let entries = u64_at(f, 32);
-    if filter.size > 0 {
-        let _ = read_block(path, &file, filter, "filter", report);
-    }
-    let Some(idx) = read_block(path, &file, index, "index", report) else {
+    let Some(footer) = check_footer(path, &file[foff..], foff as u64, report) else {
         return Ok(());
     };
-    let mut handles = Vec::new();
-    let mut bad_handle = false;
-    if let Err(m) = walk_block(idx, |_, v| match BlockHandle::decode(v) {
-        Some(h) => handles.push(h),
-        None => bad_handle = true,
-    }) {
-        report.fault(path, index.offset, format!("index block: {m}"));
+    if footer.filter.size > 0 {
+        let _ = read_block(path, &file, footer.filter, "filter", report);
     }
-    if bad_handle {
-        report.fault(path, index.offset, "index block: bad block handle");
-    }
+    let Some(handles) = data_block_handles(path, &file, footer.index, report) else {
+        return Ok(());
+    };
     let mut seen = 0u64;
     for h in handles {
         if let Some(data) = read_block(path, &file, h, "data", report) {
@@ -345,12 +275,74 @@ pub fn check_table(path: &Path, report: &mut CheckReport) -> Result<()> {
     }
     report.entries += seen;
     let clean = !report.faults.iter().any(|x| x.file == path);
-    if clean && seen != entries {
+    if clean && seen != footer.entries {
         report.fault(
             path,
-            foff as u64 + 32,
-            format!("footer counts {entries} entries, the data blocks hold {seen}"),
+            foff as u64 + Footer::ENTRIES_AT as u64,
+            format!(
+                "footer counts {} entries, the data blocks hold {seen}",
+                footer.entries
+            ),
         );
     }
     Ok(())
+}
+
+/// Checks the header of the table `file`: magic and format version.
+fn check_header(path: &Path, file: &[u8], report: &mut CheckReport) {
+    if &file[..4] != HEADER_MAGIC {
+        report.fault(path, 0, "bad SSTable header magic");
+    }
+    if u32_at(file, 4) != FORMAT_VERSION {
+        report.fault(
+            path,
+            4,
+            format!("unsupported SSTable format version {}", u32_at(file, 4)),
+        );
+    }
+}
+
+/// Checks the footer bytes `f` found at `foff`: magic, checksum, format version. `None`
+/// when its fields cannot be trusted (bad magic or checksum).
+fn check_footer(path: &Path, f: &[u8], foff: u64, report: &mut CheckReport) -> Option<Footer> {
+    if !Footer::magic_ok(f) {
+        report.fault(path, foff + Footer::MAGIC_AT as u64, "bad footer magic");
+        return None;
+    }
+    if !Footer::crc_ok(f) {
+        report.fault(path, foff, "footer checksum mismatch");
+        return None;
+    }
+    let footer = Footer::decode(f);
+    if footer.version != FORMAT_VERSION {
+        report.fault(
+            path,
+            foff + Footer::VERSION_AT as u64,
+            "unsupported footer format version",
+        );
+    }
+    Some(footer)
+}
+
+/// Reads the index block at `index` and returns the handle of every data block it
+/// points to; `None` when the index block itself is unreadable.
+fn data_block_handles(
+    path: &Path,
+    file: &[u8],
+    index: BlockHandle,
+    report: &mut CheckReport,
+) -> Option<Vec<BlockHandle>> {
+    let idx = read_block(path, file, index, "index", report)?;
+    let mut handles = Vec::new();
+    let mut bad_handle = false;
+    if let Err(m) = walk_block(idx, |_, v| match BlockHandle::decode(v) {
+        Some(h) => handles.push(h),
+        None => bad_handle = true,
+    }) {
+        report.fault(path, index.offset, format!("index block: {m}"));
+    }
+    if bad_handle {
+        report.fault(path, index.offset, "index block: bad block handle");
+    }
+    Some(handles)
 }

@@ -12,10 +12,14 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// A panic in the engine takes the server down with it, so library code handles every
+// failure it can and says why where it cannot (`expect`); tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod batch;
 pub mod cache;
 pub mod check;
+mod coding;
 pub mod compaction;
 mod engine;
 pub mod error;

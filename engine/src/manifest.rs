@@ -11,7 +11,9 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::coding::u32_at;
 use crate::error::{EngineError, Result};
+use crate::sstable::TableMeta;
 use crate::version::FileMeta;
 
 /// First four bytes of a manifest file.
@@ -100,11 +102,12 @@ impl VersionEdit {
         for (level, f) in &self.added {
             out.push(TAG_ADD_FILE);
             out.push(*level as u8);
-            for v in [f.id, f.size, f.min_seq, f.max_seq, f.entries] {
+            let t = &f.props;
+            for v in [f.id, t.size, t.min_seq, t.max_seq, t.entries] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
-            put_bytes(&mut out, &f.smallest);
-            put_bytes(&mut out, &f.largest);
+            put_bytes(&mut out, &t.smallest);
+            put_bytes(&mut out, &t.largest);
         }
         for (level, id) in &self.deleted {
             out.push(TAG_DELETE_FILE);
@@ -136,12 +139,14 @@ impl VersionEdit {
                         level,
                         FileMeta {
                             id,
-                            size,
-                            smallest,
-                            largest,
-                            min_seq,
-                            max_seq,
-                            entries,
+                            props: TableMeta {
+                                size,
+                                smallest,
+                                largest,
+                                min_seq,
+                                max_seq,
+                                entries,
+                            },
                         },
                     ));
                 }
@@ -243,55 +248,142 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
 /// I/O errors and [`EngineError::Corruption`].
 pub fn replay(path: &Path) -> Result<ManifestState> {
     let b = fs::read(path).map_err(|e| EngineError::io(path, e))?;
-    if b.len() < 8 || &b[..4] != MANIFEST_MAGIC {
-        return Err(EngineError::corruption(path, 0, "bad manifest header"));
-    }
-    let mut v = [0u8; 4];
-    v.copy_from_slice(&b[4..8]);
-    if u32::from_le_bytes(v) != MANIFEST_VERSION {
-        return Err(EngineError::corruption(
-            path,
-            4,
-            "unsupported manifest version",
-        ));
-    }
-    let mut st = ManifestState::default();
-    let mut off = 8usize;
-    let mut records = 0;
-    while off < b.len() {
-        if b.len() - off < 8 {
-            tracing::warn!(path = %path.display(), off, "ignoring torn manifest record header");
-            break;
+    match check_header(&b) {
+        Ok(()) => {}
+        Err(HeaderFault::BadMagic) => {
+            return Err(EngineError::corruption(path, 0, "bad manifest header"))
         }
-        let mut x = [0u8; 4];
-        x.copy_from_slice(&b[off..off + 4]);
-        let len = u32::from_le_bytes(x) as usize;
-        x.copy_from_slice(&b[off + 4..off + 8]);
-        let crc = u32::from_le_bytes(x);
-        let start = off + 8;
-        if b.len() - start < len {
-            tracing::warn!(path = %path.display(), off, "ignoring torn manifest record");
-            break;
-        }
-        let payload = &b[start..start + len];
-        if crc32fast::hash(payload) != crc {
+        Err(HeaderFault::Version(_)) => {
             return Err(EngineError::corruption(
                 path,
-                off as u64,
-                "manifest record checksum mismatch",
-            ));
+                4,
+                "unsupported manifest version",
+            ))
         }
+    }
+    let mut st = ManifestState::default();
+    let mut records = 0;
+    for frame in frames(&b) {
+        let (off, payload) = match frame {
+            Frame::TornHeader { off } => {
+                tracing::warn!(path = %path.display(), off, "ignoring torn manifest record header");
+                break;
+            }
+            Frame::TornRecord { off } => {
+                tracing::warn!(path = %path.display(), off, "ignoring torn manifest record");
+                break;
+            }
+            Frame::Record {
+                off,
+                payload,
+                crc_ok,
+            } => {
+                if !crc_ok {
+                    return Err(EngineError::corruption(
+                        path,
+                        off as u64,
+                        "manifest record checksum mismatch",
+                    ));
+                }
+                (off, payload)
+            }
+        };
         let e = VersionEdit::decode(payload).ok_or_else(|| {
             EngineError::corruption(path, off as u64, "malformed manifest record")
         })?;
         st.apply(&e);
         records += 1;
-        off = start + len;
     }
     if records == 0 {
         return Err(EngineError::corruption(path, 8, "manifest has no records"));
     }
     Ok(st)
+}
+
+/// What is wrong with a manifest's 8-byte header.
+pub(crate) enum HeaderFault {
+    /// The file is shorter than a header or does not start with [`MANIFEST_MAGIC`].
+    BadMagic,
+    /// The header names this format version, not [`MANIFEST_VERSION`].
+    Version(u32),
+}
+
+/// Checks the header of the manifest bytes `b`: [`MANIFEST_MAGIC`], then
+/// [`MANIFEST_VERSION`] as a little-endian u32.
+pub(crate) fn check_header(b: &[u8]) -> std::result::Result<(), HeaderFault> {
+    if b.len() < 8 || &b[..4] != MANIFEST_MAGIC {
+        return Err(HeaderFault::BadMagic);
+    }
+    match u32_at(b, 4) {
+        MANIFEST_VERSION => Ok(()),
+        v => Err(HeaderFault::Version(v)),
+    }
+}
+
+/// One step through the records of a manifest, as [`frames`] finds them.
+pub(crate) enum Frame<'a> {
+    /// A whole record at byte `off`: its payload, and whether the payload matches the
+    /// CRC32 stored before it.
+    Record {
+        /// Offset of the record's header.
+        off: usize,
+        /// The encoded [`VersionEdit`].
+        payload: &'a [u8],
+        /// Whether the stored CRC32 matches `payload`.
+        crc_ok: bool,
+    },
+    /// The file ends inside the 8-byte header of the record at `off`.
+    TornHeader {
+        /// Offset of the torn header.
+        off: usize,
+    },
+    /// The file ends inside the payload of the record at `off`.
+    TornRecord {
+        /// Offset of the torn record's header.
+        off: usize,
+    },
+}
+
+/// The records of the manifest bytes `b` after the 8-byte file header, each framed as
+/// `[payload length: u32][CRC32 of payload: u32][payload]`. A record cut short by the end
+/// of the file is the last item: an edit that was never acknowledged.
+pub(crate) fn frames(b: &[u8]) -> Frames<'_> {
+    Frames { b, off: 8 }
+}
+
+/// Iterator returned by [`frames`].
+pub(crate) struct Frames<'a> {
+    b: &'a [u8],
+    off: usize,
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Frame<'a>;
+
+    fn next(&mut self) -> Option<Frame<'a>> {
+        let (b, off) = (self.b, self.off);
+        if off >= b.len() {
+            return None;
+        }
+        // Whatever follows, this is the last frame unless it is a whole record.
+        self.off = b.len();
+        if b.len() - off < 8 {
+            return Some(Frame::TornHeader { off });
+        }
+        let len = u32_at(b, off) as usize;
+        let crc = u32_at(b, off + 4);
+        let start = off + 8;
+        if b.len() - start < len {
+            return Some(Frame::TornRecord { off });
+        }
+        let payload = &b[start..start + len];
+        self.off = start + len;
+        Some(Frame::Record {
+            off,
+            payload,
+            crc_ok: crc32fast::hash(payload) == crc,
+        })
+    }
 }
 
 /// The manifest being appended to.
@@ -379,12 +471,14 @@ mod tests {
     fn meta(id: u64) -> FileMeta {
         FileMeta {
             id,
-            size: 100 + id,
-            smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
-            largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
-            min_seq: 1,
-            max_seq: id,
-            entries: 3,
+            props: TableMeta {
+                size: 100 + id,
+                smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
+                largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
+                min_seq: 1,
+                max_seq: id,
+                entries: 3,
+            },
         }
     }
 

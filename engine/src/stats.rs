@@ -36,6 +36,30 @@ impl StatsCounters {
     pub(crate) fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }
+
+    /// The counters' current values; every field that is not a counter here (cache,
+    /// levels, memtables, sequence numbers) is left at zero for the engine to fill in.
+    pub(crate) fn snapshot(&self) -> EngineStats {
+        let g = StatsCounters::get;
+        EngineStats {
+            user_bytes_written: g(&self.user_bytes_written),
+            writes: g(&self.writes),
+            flush_bytes_written: g(&self.flush_bytes_written),
+            compaction_bytes_written: g(&self.compaction_bytes_written),
+            compaction_bytes_read: g(&self.compaction_bytes_read),
+            flushes: g(&self.flushes),
+            compactions: g(&self.compactions),
+            trivial_moves: g(&self.trivial_moves),
+            blocks_read: g(&self.blocks_read),
+            block_bytes_read: g(&self.block_bytes_read),
+            point_reads: g(&self.point_reads),
+            bloom_negatives: g(&self.bloom_negatives),
+            write_stalls: g(&self.write_stalls),
+            flushes_running: g(&self.flushes_running),
+            compactions_running: g(&self.compactions_running),
+            ..EngineStats::default()
+        }
+    }
 }
 
 /// Size of one level.

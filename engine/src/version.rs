@@ -14,7 +14,7 @@ use crate::cache::BlockCache;
 use crate::error::{EngineError, Result};
 use crate::key;
 use crate::manifest::{self, ManifestState, ManifestWriter, VersionEdit};
-use crate::sstable::Table;
+use crate::sstable::{Table, TableMeta};
 use crate::stats::StatsCounters;
 
 /// Number of levels (L0 … L6).
@@ -25,23 +25,19 @@ pub fn table_name(id: u64) -> String {
     format!("{id:06}.sst")
 }
 
-/// What the manifest records about one SSTable.
+/// What the manifest records about one SSTable: its file number, and what the builder
+/// reported when it finished the file. The table's own facts live in one place,
+/// [`TableMeta`], so the builder's result is recorded as it is instead of being copied
+/// field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {
     /// File number.
     pub id: u64,
-    /// Size in bytes.
-    pub size: u64,
-    /// Smallest internal key.
-    pub smallest: Vec<u8>,
-    /// Largest internal key.
-    pub largest: Vec<u8>,
-    /// Lowest seq in the file.
-    pub min_seq: u64,
-    /// Highest seq in the file.
-    pub max_seq: u64,
-    /// Number of entries.
-    pub entries: u64,
+    /// Size, key range, seq range and entry count, as [`TableBuilder::finish`] returned
+    /// them.
+    ///
+    /// [`TableBuilder::finish`]: crate::sstable::TableBuilder::finish
+    pub props: TableMeta,
 }
 
 /// A live table: its metadata and its open file.
@@ -55,12 +51,12 @@ pub struct TableFile {
 impl TableFile {
     /// Smallest user key.
     pub fn smallest_user(&self) -> &[u8] {
-        key::user_key(&self.meta.smallest)
+        key::user_key(&self.meta.props.smallest)
     }
 
     /// Largest user key.
     pub fn largest_user(&self) -> &[u8] {
-        key::user_key(&self.meta.largest)
+        key::user_key(&self.meta.props.largest)
     }
 
     /// Whether the file's user key range meets [lo, hi].
@@ -106,12 +102,13 @@ impl Version {
         }
         v.levels[0].sort_by(|a, b| {
             b.meta
+                .props
                 .max_seq
-                .cmp(&a.meta.max_seq)
+                .cmp(&a.meta.props.max_seq)
                 .then(b.meta.id.cmp(&a.meta.id))
         });
         for l in v.levels.iter_mut().skip(1) {
-            l.sort_by(|a, b| key::compare(&a.meta.smallest, &b.meta.smallest));
+            l.sort_by(|a, b| key::compare(&a.meta.props.smallest, &b.meta.props.smallest));
         }
         v
     }
@@ -132,7 +129,7 @@ impl Version {
 
     /// Total bytes of `level`.
     pub fn level_bytes(&self, level: usize) -> u64 {
-        self.levels[level].iter().map(|f| f.meta.size).sum()
+        self.levels[level].iter().map(|f| f.meta.props.size).sum()
     }
 
     /// Every live file id.
@@ -164,59 +161,8 @@ impl VersionSet {
         stats: &Arc<StatsCounters>,
     ) -> Result<VersionSet> {
         fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-        let mut manifest_number = 0;
-        let mut state = match manifest::read_current(dir)? {
-            Some(name) => {
-                manifest_number = name
-                    .strip_prefix("MANIFEST-")
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-                manifest::replay(&dir.join(name))?
-            }
-            None => {
-                if list_dir(dir)?.iter().any(|n| n.ends_with(".sst")) {
-                    return Err(EngineError::corruption(
-                        dir.join("CURRENT"),
-                        0,
-                        "CURRENT is missing but the directory holds SSTables",
-                    ));
-                }
-                ManifestState {
-                    next_file_id: 1,
-                    ..Default::default()
-                }
-            }
-        };
-        let mut added = Vec::new();
-        for (level, meta) in state.files.values() {
-            if *level >= NUM_LEVELS {
-                return Err(EngineError::corruption(
-                    dir.join(table_name(meta.id)),
-                    0,
-                    format!("manifest puts this table at level {level}"),
-                ));
-            }
-            let path = dir.join(table_name(meta.id));
-            let table = Table::open(&path, meta.id, cache.clone(), stats.clone())?;
-            if table.size() != meta.size {
-                return Err(EngineError::corruption(
-                    &path,
-                    table.size(),
-                    format!(
-                        "table is {} bytes but the manifest recorded {}",
-                        table.size(),
-                        meta.size
-                    ),
-                ));
-            }
-            added.push((
-                *level,
-                Arc::new(TableFile {
-                    meta: meta.clone(),
-                    table,
-                }),
-            ));
-        }
+        let (manifest_number, mut state) = recover_state(dir)?;
+        let added = open_live_tables(dir, &state, cache, stats)?;
         let current = Arc::new(Version::default().apply(&[], &added));
         state.next_file_id = state.next_file_id.max(1);
         let manifest = ManifestWriter::create(dir, manifest_number + 1, &state)?;
@@ -303,6 +249,77 @@ impl VersionSet {
         self.current = Arc::new(self.current.apply(&edit.deleted, added));
         Ok(self.current.clone())
     }
+}
+
+/// The number of the manifest `CURRENT` names (0 when there is none) and the state it
+/// records; an empty state in a directory that holds no tables yet.
+fn recover_state(dir: &Path) -> Result<(u64, ManifestState)> {
+    match manifest::read_current(dir)? {
+        Some(name) => {
+            let number = name
+                .strip_prefix("MANIFEST-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            Ok((number, manifest::replay(&dir.join(name))?))
+        }
+        None => {
+            if list_dir(dir)?.iter().any(|n| n.ends_with(".sst")) {
+                return Err(EngineError::corruption(
+                    dir.join("CURRENT"),
+                    0,
+                    "CURRENT is missing but the directory holds SSTables",
+                ));
+            }
+            Ok((
+                0,
+                ManifestState {
+                    next_file_id: 1,
+                    ..Default::default()
+                },
+            ))
+        }
+    }
+}
+
+/// Opens every table `state` names, checking that each is at a real level and has the
+/// size the manifest recorded.
+fn open_live_tables(
+    dir: &Path,
+    state: &ManifestState,
+    cache: &Arc<BlockCache>,
+    stats: &Arc<StatsCounters>,
+) -> Result<Vec<(usize, Arc<TableFile>)>> {
+    let mut added = Vec::new();
+    for (level, meta) in state.files.values() {
+        if *level >= NUM_LEVELS {
+            return Err(EngineError::corruption(
+                dir.join(table_name(meta.id)),
+                0,
+                format!("manifest puts this table at level {level}"),
+            ));
+        }
+        let path = dir.join(table_name(meta.id));
+        let table = Table::open(&path, meta.id, cache.clone(), stats.clone())?;
+        if table.size() != meta.props.size {
+            return Err(EngineError::corruption(
+                &path,
+                table.size(),
+                format!(
+                    "table is {} bytes but the manifest recorded {}",
+                    table.size(),
+                    meta.props.size
+                ),
+            ));
+        }
+        added.push((
+            *level,
+            Arc::new(TableFile {
+                meta: meta.clone(),
+                table,
+            }),
+        ));
+    }
+    Ok(added)
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<String>> {

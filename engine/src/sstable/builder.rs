@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::block::{BlockBuilder, DATA_RESTART_INTERVAL};
 use super::{
-    filter, BlockHandle, BLOCK_RAW, BLOCK_ZSTD, FOOTER_LEN, FOOTER_MAGIC, FORMAT_VERSION,
-    HEADER_MAGIC,
+    block_crc, filter, BlockHandle, Footer, BLOCK_RAW, BLOCK_ZSTD, FORMAT_VERSION, HEADER_MAGIC,
 };
 use crate::error::{EngineError, Result};
 use crate::key;
@@ -188,10 +187,7 @@ impl TableBuilder {
             offset: self.offset,
             size: payload.len() as u64,
         };
-        let mut h = crc32fast::Hasher::new();
-        h.update(payload);
-        h.update(&[kind]);
-        let crc = h.finalize();
+        let crc = block_crc(payload, kind);
         let mut trailer = [0u8; 5];
         trailer[0] = kind;
         trailer[1..].copy_from_slice(&crc.to_le_bytes());
@@ -217,23 +213,16 @@ impl TableBuilder {
         };
         let idx = self.index.finish();
         let index_handle = self.write_block(&idx, true)?;
-        let mut footer = Vec::with_capacity(FOOTER_LEN);
-        for v in [
-            filter_handle.offset,
-            filter_handle.size,
-            index_handle.offset,
-            index_handle.size,
-            self.entries,
-            if self.entries == 0 { 0 } else { self.min_seq },
-            self.max_seq,
-        ] {
-            footer.extend_from_slice(&v.to_le_bytes());
+        let min_seq = if self.entries == 0 { 0 } else { self.min_seq };
+        let footer = Footer {
+            filter: filter_handle,
+            index: index_handle,
+            entries: self.entries,
+            min_seq,
+            max_seq: self.max_seq,
+            version: FORMAT_VERSION,
         }
-        footer.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let crc = crc32fast::hash(&footer);
-        footer.extend_from_slice(&crc.to_le_bytes());
-        footer.extend_from_slice(&FOOTER_MAGIC.to_le_bytes());
-        debug_assert_eq!(footer.len(), FOOTER_LEN);
+        .encode();
         self.write_all(&footer)?;
         self.w.flush().map_err(|e| EngineError::io(&self.path, e))?;
         self.w
@@ -244,7 +233,7 @@ impl TableBuilder {
             size: self.offset,
             smallest: self.smallest,
             largest: self.last_key,
-            min_seq: if self.entries == 0 { 0 } else { self.min_seq },
+            min_seq,
             max_seq: self.max_seq,
             entries: self.entries,
         })

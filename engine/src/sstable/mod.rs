@@ -11,6 +11,8 @@ pub mod filter;
 pub mod reader;
 
 pub use builder::{TableBuilder, TableMeta};
+
+use crate::coding::{u32_at, u64_at};
 pub use reader::{Table, TableIter};
 
 /// First four bytes of every SSTable.
@@ -40,6 +42,14 @@ pub struct BlockHandle {
 }
 
 impl BlockHandle {
+    /// Offset just past the block's trailer; `None` when that overflows (a corrupt
+    /// handle).
+    pub(crate) fn end_with_trailer(&self) -> Option<u64> {
+        self.offset
+            .checked_add(self.size)
+            .and_then(|e| e.checked_add(BLOCK_TRAILER_LEN as u64))
+    }
+
     /// Appends the handle as two varints.
     pub fn encode_to(&self, out: &mut Vec<u8>) {
         varint::put(out, self.offset);
@@ -51,6 +61,90 @@ impl BlockHandle {
         let offset = varint::get(&mut b)?;
         let size = varint::get(&mut b)?;
         Some(BlockHandle { offset, size })
+    }
+}
+
+/// The CRC32 a block trailer stores: of the stored block bytes, then the type byte.
+pub(crate) fn block_crc(payload: &[u8], kind: u8) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(payload);
+    h.update(&[kind]);
+    h.finalize()
+}
+
+/// The fixed-size footer, decoded. On disk (all little-endian): filter handle
+/// (offset, size) at 0, index handle at 16, entry count at 32, lowest and highest seq at
+/// 40 and 48, format version (u32) at [`Footer::VERSION_AT`], a CRC32 of the 60 bytes
+/// before it at [`Footer::CRC_AT`], and [`FOOTER_MAGIC`] at [`Footer::MAGIC_AT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Footer {
+    pub(crate) filter: BlockHandle,
+    pub(crate) index: BlockHandle,
+    pub(crate) entries: u64,
+    pub(crate) min_seq: u64,
+    pub(crate) max_seq: u64,
+    pub(crate) version: u32,
+}
+
+impl Footer {
+    /// Offset of the entry count within the footer.
+    pub(crate) const ENTRIES_AT: usize = 32;
+    /// Offset of the format version within the footer.
+    pub(crate) const VERSION_AT: usize = 56;
+    /// Offset of the CRC32 within the footer (it covers every byte before it).
+    pub(crate) const CRC_AT: usize = 60;
+    /// Offset of the magic number within the footer.
+    pub(crate) const MAGIC_AT: usize = 64;
+
+    /// The footer's bytes, checksummed and ending in the magic number.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut footer = Vec::with_capacity(FOOTER_LEN);
+        for v in [
+            self.filter.offset,
+            self.filter.size,
+            self.index.offset,
+            self.index.size,
+            self.entries,
+            self.min_seq,
+            self.max_seq,
+        ] {
+            footer.extend_from_slice(&v.to_le_bytes());
+        }
+        footer.extend_from_slice(&self.version.to_le_bytes());
+        let crc = crc32fast::hash(&footer);
+        footer.extend_from_slice(&crc.to_le_bytes());
+        footer.extend_from_slice(&FOOTER_MAGIC.to_le_bytes());
+        debug_assert_eq!(footer.len(), FOOTER_LEN);
+        footer
+    }
+
+    /// Whether the [`FOOTER_LEN`] bytes `f` end in the magic number.
+    pub(crate) fn magic_ok(f: &[u8]) -> bool {
+        u64_at(f, Self::MAGIC_AT) == FOOTER_MAGIC
+    }
+
+    /// Whether the CRC32 in the [`FOOTER_LEN`] bytes `f` matches the bytes it covers.
+    pub(crate) fn crc_ok(f: &[u8]) -> bool {
+        crc32fast::hash(&f[..Self::CRC_AT]) == u32_at(f, Self::CRC_AT)
+    }
+
+    /// The fields of the [`FOOTER_LEN`] bytes `f` (checked by the caller, with
+    /// [`Footer::magic_ok`] and [`Footer::crc_ok`], as it sees fit).
+    pub(crate) fn decode(f: &[u8]) -> Footer {
+        Footer {
+            filter: BlockHandle {
+                offset: u64_at(f, 0),
+                size: u64_at(f, 8),
+            },
+            index: BlockHandle {
+                offset: u64_at(f, 16),
+                size: u64_at(f, 24),
+            },
+            entries: u64_at(f, Self::ENTRIES_AT),
+            min_seq: u64_at(f, 40),
+            max_seq: u64_at(f, 48),
+            version: u32_at(f, Self::VERSION_AT),
+        }
     }
 }
 

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use super::block::{Block, BlockIter};
 use super::{
-    filter, BlockHandle, BLOCK_RAW, BLOCK_TRAILER_LEN, BLOCK_ZSTD, FOOTER_LEN, FOOTER_MAGIC,
+    block_crc, filter, BlockHandle, Footer, BLOCK_RAW, BLOCK_TRAILER_LEN, BLOCK_ZSTD, FOOTER_LEN,
     FORMAT_VERSION, HEADER_LEN, HEADER_MAGIC,
 };
 use crate::cache::BlockCache;
+use crate::coding::u32_at;
 use crate::error::{EngineError, Result};
 use crate::iterator::InternalIterator;
 use crate::key::{self, KIND_PUT};
@@ -60,16 +61,55 @@ pub struct Table {
     stats: Arc<StatsCounters>,
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
+/// Checks the 8-byte header of the table file `file` at `path`: magic and format version.
+fn check_header(file: &File, path: &Path) -> Result<()> {
+    let mut header = [0u8; HEADER_LEN as usize];
+    file.read_exact_at(&mut header, 0)
+        .map_err(|e| EngineError::io(path, e))?;
+    if &header[..4] != HEADER_MAGIC {
+        return Err(EngineError::corruption(path, 0, "bad SSTable header magic"));
+    }
+    let hv = u32_at(&header, 4);
+    if hv != FORMAT_VERSION {
+        return Err(EngineError::corruption(
+            path,
+            4,
+            format!("unsupported SSTable format version {hv}"),
+        ));
+    }
+    Ok(())
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(x)
+/// Reads and checks the footer of the table file `file` (of `size` bytes) at `path`:
+/// magic, checksum, format version.
+fn read_footer(file: &File, path: &Path, size: u64) -> Result<Footer> {
+    let foff = size - FOOTER_LEN as u64;
+    let mut f = [0u8; FOOTER_LEN];
+    file.read_exact_at(&mut f, foff)
+        .map_err(|e| EngineError::io(path, e))?;
+    if !Footer::magic_ok(&f) {
+        return Err(EngineError::corruption(
+            path,
+            foff + Footer::MAGIC_AT as u64,
+            "bad footer magic",
+        ));
+    }
+    if !Footer::crc_ok(&f) {
+        return Err(EngineError::corruption(
+            path,
+            foff,
+            "footer checksum mismatch",
+        ));
+    }
+    let footer = Footer::decode(&f);
+    if footer.version != FORMAT_VERSION {
+        return Err(EngineError::corruption(
+            path,
+            foff + Footer::VERSION_AT as u64,
+            format!("unsupported SSTable format version {}", footer.version),
+        ));
+    }
+    Ok(footer)
 }
 
 impl Table {
@@ -93,76 +133,30 @@ impl Table {
                 format!("file of {size} bytes is too short to be an SSTable"),
             ));
         }
-        let mut header = [0u8; HEADER_LEN as usize];
-        file.read_exact_at(&mut header, 0)
-            .map_err(|e| EngineError::io(path, e))?;
-        if &header[..4] != HEADER_MAGIC {
-            return Err(EngineError::corruption(path, 0, "bad SSTable header magic"));
-        }
-        let hv = u32_at(&header, 4);
-        if hv != FORMAT_VERSION {
-            return Err(EngineError::corruption(
-                path,
-                4,
-                format!("unsupported SSTable format version {hv}"),
-            ));
-        }
-        let foff = size - FOOTER_LEN as u64;
-        let mut f = [0u8; FOOTER_LEN];
-        file.read_exact_at(&mut f, foff)
-            .map_err(|e| EngineError::io(path, e))?;
-        if u64_at(&f, 64) != FOOTER_MAGIC {
-            return Err(EngineError::corruption(path, foff + 64, "bad footer magic"));
-        }
-        if crc32fast::hash(&f[..60]) != u32_at(&f, 60) {
-            return Err(EngineError::corruption(
-                path,
-                foff,
-                "footer checksum mismatch",
-            ));
-        }
-        let version = u32_at(&f, 56);
-        if version != FORMAT_VERSION {
-            return Err(EngineError::corruption(
-                path,
-                foff + 56,
-                format!("unsupported SSTable format version {version}"),
-            ));
-        }
-        let filter = BlockHandle {
-            offset: u64_at(&f, 0),
-            size: u64_at(&f, 8),
-        };
-        let index = BlockHandle {
-            offset: u64_at(&f, 16),
-            size: u64_at(&f, 24),
-        };
+        check_header(&file, path)?;
+        let footer = read_footer(&file, path, size)?;
         let t = Table {
             id,
             path: path.to_path_buf(),
             file,
             size,
-            filter,
-            index,
-            entries: u64_at(&f, 32),
-            min_seq: u64_at(&f, 40),
-            max_seq: u64_at(&f, 48),
+            filter: footer.filter,
+            index: footer.index,
+            entries: footer.entries,
+            min_seq: footer.min_seq,
+            max_seq: footer.max_seq,
             cache,
             stats,
         };
-        t.check_handle(index)?;
-        if filter.size > 0 {
-            t.check_handle(filter)?;
+        t.check_handle(t.index)?;
+        if t.filter.size > 0 {
+            t.check_handle(t.filter)?;
         }
         Ok(Arc::new(t))
     }
 
     fn check_handle(&self, h: BlockHandle) -> Result<()> {
-        let end = h
-            .offset
-            .checked_add(h.size)
-            .and_then(|e| e.checked_add(BLOCK_TRAILER_LEN as u64));
-        match end {
+        match h.end_with_trailer() {
             Some(end)
                 if h.offset >= HEADER_LEN
                     && h.size <= MAX_BLOCK
@@ -210,6 +204,18 @@ impl Table {
             return Ok(b);
         }
         self.check_handle(h)?;
+        let (buf, kind) = self.read_verified(h)?;
+        let data = Arc::new(self.unpack(h, buf, kind)?);
+        if fill_cache {
+            self.cache.insert(ck, data.clone());
+        }
+        Ok(data)
+    }
+
+    /// Reads the stored bytes of block `h` and its trailer from the file and checks the
+    /// trailer's CRC. Returns the stored bytes (with the trailer still on) and the block
+    /// type byte.
+    fn read_verified(&self, h: BlockHandle) -> Result<(Vec<u8>, u8)> {
         let n = h.size as usize + BLOCK_TRAILER_LEN;
         let mut buf = vec![0u8; n];
         self.file
@@ -219,63 +225,41 @@ impl Table {
         StatsCounters::add(&self.stats.block_bytes_read, n as u64);
         let (payload, trailer) = buf.split_at(h.size as usize);
         let kind = trailer[0];
-        let want = u32_at(trailer, 1);
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(payload);
-        hasher.update(&[kind]);
-        if hasher.finalize() != want {
-            return Err(EngineError::corruption(
-                &self.path,
-                h.offset,
-                "block checksum mismatch",
-            ));
+        if block_crc(payload, kind) != u32_at(trailer, 1) {
+            return Err(self.corrupt(h.offset, "block checksum mismatch"));
         }
-        let data = match kind {
+        Ok((buf, kind))
+    }
+
+    /// The block's contents from its verified stored bytes `buf` (trailer included) of
+    /// type `kind`.
+    fn unpack(&self, h: BlockHandle, mut buf: Vec<u8>, kind: u8) -> Result<Vec<u8>> {
+        match kind {
             BLOCK_RAW => {
                 buf.truncate(h.size as usize);
-                buf
+                Ok(buf)
             }
-            BLOCK_ZSTD => {
-                if payload.len() < 4 {
-                    return Err(EngineError::corruption(
-                        &self.path,
-                        h.offset,
-                        "compressed block too short",
-                    ));
-                }
-                let raw_len = u32_at(payload, 0) as usize;
-                if raw_len as u64 > MAX_BLOCK {
-                    return Err(EngineError::corruption(
-                        &self.path,
-                        h.offset,
-                        "compressed block claims an absurd size",
-                    ));
-                }
-                let out = decompress(&payload[4..], raw_len).map_err(|e| {
-                    EngineError::corruption(&self.path, h.offset, format!("zstd: {e}"))
-                })?;
-                if out.len() != raw_len {
-                    return Err(EngineError::corruption(
-                        &self.path,
-                        h.offset,
-                        "decompressed size differs from the recorded size",
-                    ));
-                }
-                out
-            }
-            other => {
-                return Err(EngineError::corruption(
-                    &self.path,
-                    h.offset,
-                    format!("unknown block type {other}"),
-                ))
-            }
-        };
-        let data = Arc::new(data);
-        if fill_cache {
-            self.cache.insert(ck, data.clone());
+            BLOCK_ZSTD => self.decompress_block(h, &buf[..h.size as usize]),
+            other => Err(self.corrupt(h.offset, &format!("unknown block type {other}"))),
         }
-        Ok(data)
+    }
+
+    /// Decompresses a zstd block's stored bytes: its uncompressed length (u32), then the
+    /// zstd frame.
+    fn decompress_block(&self, h: BlockHandle, payload: &[u8]) -> Result<Vec<u8>> {
+        if payload.len() < 4 {
+            return Err(self.corrupt(h.offset, "compressed block too short"));
+        }
+        let raw_len = u32_at(payload, 0) as usize;
+        if raw_len as u64 > MAX_BLOCK {
+            return Err(self.corrupt(h.offset, "compressed block claims an absurd size"));
+        }
+        let out = decompress(&payload[4..], raw_len)
+            .map_err(|e| self.corrupt(h.offset, &format!("zstd: {e}")))?;
+        if out.len() != raw_len {
+            return Err(self.corrupt(h.offset, "decompressed size differs from the recorded size"));
+        }
+        Ok(out)
     }
 
     fn block(&self, h: BlockHandle, fill_cache: bool) -> Result<Block> {
