@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::fourlw::json::Json;
 use crate::fourlw::{self, VERSION};
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// How a command answers: its fields, or an error message.
 type Outcome = Result<Json, String>;

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use warren_datadir::DataDir;
+
 /// A problem with the configuration that stops start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -88,6 +90,9 @@ pub struct Config {
     pub metrics_http_port: Option<u16>,
     /// `metricsProvider.httpHost` (default 0.0.0.0).
     pub metrics_http_host: IpAddr,
+    /// Check every fast-path apply against the apply function (`warren.verifyApply`; on
+    /// in debug builds and in the test suite).
+    pub verify_apply: bool,
     /// Accepted keys that belong to features not built yet, kept for `conf`.
     pub extra: BTreeMap<String, String>,
 }
@@ -125,6 +130,7 @@ impl Default for Config {
             metrics_provider_class: None,
             metrics_http_port: None,
             metrics_http_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            verify_apply: false,
             extra: BTreeMap::new(),
         }
     }
@@ -298,6 +304,7 @@ impl Config {
                 self.sasl_users.insert(name.to_owned(), v.to_owned());
             }
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
+            "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
             "admin.enableServer" => self.admin_enable_server = boolean(key, v)?,
             "admin.serverAddress" => {
                 self.admin_server_address =
@@ -342,17 +349,19 @@ impl Config {
         SocketAddr::new(self.client_port_address, self.client_port)
     }
 
+    /// Where the engine and the txn log live (`dataDir`, `dataLogDir`).
+    pub fn data_dir_layout(&self) -> DataDir {
+        DataDir::new(&self.data_dir, self.data_log_dir.as_deref())
+    }
+
     /// The directory of the txn log.
     pub fn log_dir(&self) -> PathBuf {
-        self.data_log_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.clone())
-            .join("wal")
+        self.data_dir_layout().wal_dir
     }
 
     /// The directory of the engine.
     pub fn engine_dir(&self) -> PathBuf {
-        self.data_dir.join("engine")
+        self.data_dir_layout().engine_dir
     }
 
     /// The AdminServer's address, or `None` when `admin.enableServer=false`.

@@ -21,7 +21,7 @@ use prometheus::{Encoder, Gauge, GaugeVec, IntCounter, IntGauge, Opts, Registry,
 use tokio::net::TcpListener;
 
 use crate::fourlw;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// Errors building the registry (a duplicate or malformed metric name: a bug).
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +231,7 @@ impl Metrics {
     pub fn render(&self, shared: &Shared) -> String {
         let _one_at_a_time = self.scrape.lock();
         let engine = shared.engine.stats();
-        let wal = shared.wal.stats();
+        let wal = shared.log.wal_stats();
         let latency = shared.stats.latency();
         let (dsize, lsize) = fourlw::dirs::sizes(shared);
         let monitor = fourlw::mntr::rows(shared);
@@ -250,7 +250,7 @@ impl Metrics {
             let v = match *name {
                 "data_dir_size" => sat(dsize),
                 "log_dir_size" => sat(lsize),
-                "last_processed_zxid" => shared.last_zxid.load(std::sync::atomic::Ordering::SeqCst),
+                "last_processed_zxid" => shared.last_zxid(),
                 "warren_engine_level0_files" => engine.levels.first().map_or(0, |l| sat(l.files)),
                 "warren_engine_live_sst_bytes" => sat(engine.live_sst_bytes),
                 "warren_engine_live_disk_bytes" => sat(engine.live_disk_bytes),

@@ -12,7 +12,10 @@ use warren_proto::txn::{
     CheckVersionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn, DeleteTxn,
     ErrorTxn, SetAclTxn, SetDataTxn, Txn, TxnHeader,
 };
-use warren_proto::{consts::CreateMode, ErrorCode, Request};
+use warren_proto::{
+    consts::CreateMode, ErrorCode, PathRequest, PathVersionRequest, Request, SetAclRequest,
+    SetDataRequest,
+};
 
 use crate::acl::{self, Identities};
 use warren_tree::quota;
@@ -196,77 +199,104 @@ fn prep(view: &View<'_>, ctx: &PrepContext<'_>, req: &Request) -> Result<Prepped
             req.ttl,
             op::CREATE_TTL
         )?),
-        Request::Delete(req) => {
-            let (p, version) = (req.path.clone(), req.version);
-            let slash = p.rfind('/');
-            if slash.is_none() || p.contains('\0') || is_special(&p) {
-                return Ok(Err(ErrorCode::BAD_ARGUMENTS));
-            }
-            let node = tri!(node_or_nonode(view, &p)?);
-            let parent = tri!(node_or_nonode(view, path::parent(&p))?);
-            let parent_acl = view.acl(parent.acl_id)?;
-            tri!(ctx.who.check(&parent_acl, perms::DELETE));
-            tri!(check_version(node.stat.version, version));
-            if node.num_children > 0 {
-                return Ok(Err(ErrorCode::NOT_EMPTY));
-            }
-            Txn::Delete(DeleteTxn { path: p })
-        }
-        Request::DeleteContainer(req) => {
-            if req.path.rfind('/').is_none() || is_special(&req.path) {
-                return Ok(Err(ErrorCode::BAD_ARGUMENTS));
-            }
-            let node = tri!(node_or_nonode(view, &req.path)?);
-            if node.num_children > 0 {
-                return Ok(Err(ErrorCode::NOT_EMPTY));
-            }
-            if tree::owner_kind(node.stat.ephemeral_owner) == OwnerKind::Ephemeral {
-                return Ok(Err(ErrorCode::BAD_VERSION));
-            }
-            Txn::DeleteContainer(DeleteTxn {
-                path: req.path.clone(),
-            })
-        }
-        Request::SetData(req) => {
-            tri!(valid_path(&req.path));
-            let node = tri!(node_or_nonode(view, &req.path)?);
-            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::WRITE));
-            let old = node.data.as_ref().map_or(0, Vec::len) as i64;
-            let new = req.data.as_ref().map_or(0, Vec::len) as i64;
-            if ctx.enforce_quota && quota::exceeds_hard_limit(view, &req.path, 0, new - old)? {
-                return Ok(Err(ErrorCode::QUOTA_EXCEEDED));
-            }
-            let version = tri!(check_version(node.stat.version, req.version));
-            Txn::SetData(SetDataTxn {
-                path: req.path.clone(),
-                data: req.data.clone(),
-                version,
-            })
-        }
-        Request::SetAcl(req) => {
-            tri!(valid_path(&req.path));
-            let acl = tri!(acl::fixup(&req.acl, ctx.who));
-            let node = tri!(node_or_nonode(view, &req.path)?);
-            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::ADMIN));
-            let version = tri!(check_version(node.stat.aversion, req.version));
-            Txn::SetAcl(SetAclTxn {
-                path: req.path.clone(),
-                acl: acl.into(),
-                version,
-            })
-        }
-        Request::Check(req) => {
-            tri!(valid_path(&req.path));
-            let node = tri!(node_or_nonode(view, &req.path)?);
-            tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::READ));
-            let version = tri!(check_version(node.stat.version, req.version));
-            Txn::Check(CheckVersionTxn {
-                path: req.path.clone(),
-                version,
-            })
-        }
+        Request::Delete(req) => return prep_delete(view, ctx, req),
+        Request::DeleteContainer(req) => return prep_delete_container(view, req),
+        Request::SetData(req) => return prep_set_data(view, ctx, req),
+        Request::SetAcl(req) => return prep_set_acl(view, ctx, req),
+        Request::Check(req) => return prep_check(view, ctx, req),
         _ => return Ok(Err(ErrorCode::UNIMPLEMENTED)),
     }))
+}
+
+fn prep_delete(
+    view: &View<'_>,
+    ctx: &PrepContext<'_>,
+    req: &PathVersionRequest,
+) -> Result<Prepped, TreeError> {
+    let (p, version) = (req.path.clone(), req.version);
+    let slash = p.rfind('/');
+    if slash.is_none() || p.contains('\0') || is_special(&p) {
+        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+    }
+    let node = tri!(node_or_nonode(view, &p)?);
+    let parent = tri!(node_or_nonode(view, path::parent(&p))?);
+    let parent_acl = view.acl(parent.acl_id)?;
+    tri!(ctx.who.check(&parent_acl, perms::DELETE));
+    tri!(check_version(node.stat.version, version));
+    if node.num_children > 0 {
+        return Ok(Err(ErrorCode::NOT_EMPTY));
+    }
+    Ok(Ok(Txn::Delete(DeleteTxn { path: p })))
+}
+
+/// The reaper's delete: no ACL or version check, but never an ephemeral.
+fn prep_delete_container(view: &View<'_>, req: &PathRequest) -> Result<Prepped, TreeError> {
+    if req.path.rfind('/').is_none() || is_special(&req.path) {
+        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
+    }
+    let node = tri!(node_or_nonode(view, &req.path)?);
+    if node.num_children > 0 {
+        return Ok(Err(ErrorCode::NOT_EMPTY));
+    }
+    if tree::owner_kind(node.stat.ephemeral_owner) == OwnerKind::Ephemeral {
+        return Ok(Err(ErrorCode::BAD_VERSION));
+    }
+    Ok(Ok(Txn::DeleteContainer(DeleteTxn {
+        path: req.path.clone(),
+    })))
+}
+
+fn prep_set_data(
+    view: &View<'_>,
+    ctx: &PrepContext<'_>,
+    req: &SetDataRequest,
+) -> Result<Prepped, TreeError> {
+    tri!(valid_path(&req.path));
+    let node = tri!(node_or_nonode(view, &req.path)?);
+    tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::WRITE));
+    let old = node.data.as_ref().map_or(0, Vec::len) as i64;
+    let new = req.data.as_ref().map_or(0, Vec::len) as i64;
+    if ctx.enforce_quota && quota::exceeds_hard_limit(view, &req.path, 0, new - old)? {
+        return Ok(Err(ErrorCode::QUOTA_EXCEEDED));
+    }
+    let version = tri!(check_version(node.stat.version, req.version));
+    Ok(Ok(Txn::SetData(SetDataTxn {
+        path: req.path.clone(),
+        data: req.data.clone(),
+        version,
+    })))
+}
+
+fn prep_set_acl(
+    view: &View<'_>,
+    ctx: &PrepContext<'_>,
+    req: &SetAclRequest,
+) -> Result<Prepped, TreeError> {
+    tri!(valid_path(&req.path));
+    let acl = tri!(acl::fixup(&req.acl, ctx.who));
+    let node = tri!(node_or_nonode(view, &req.path)?);
+    tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::ADMIN));
+    let version = tri!(check_version(node.stat.aversion, req.version));
+    Ok(Ok(Txn::SetAcl(SetAclTxn {
+        path: req.path.clone(),
+        acl: acl.into(),
+        version,
+    })))
+}
+
+fn prep_check(
+    view: &View<'_>,
+    ctx: &PrepContext<'_>,
+    req: &PathVersionRequest,
+) -> Result<Prepped, TreeError> {
+    tri!(valid_path(&req.path));
+    let node = tri!(node_or_nonode(view, &req.path)?);
+    tri!(ctx.who.check(&view.acl(node.acl_id)?, perms::READ));
+    let version = tri!(check_version(node.stat.version, req.version));
+    Ok(Ok(Txn::Check(CheckVersionTxn {
+        path: req.path.clone(),
+        version,
+    })))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -280,21 +310,7 @@ fn prep_create(
     ttl: i64,
     create_op: i32,
 ) -> Result<Prepped, TreeError> {
-    let Some(mode) = mode else {
-        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
-    };
-    if mode.is_ttl() && !ctx.extended_types {
-        return Ok(Err(ErrorCode::UNIMPLEMENTED));
-    }
-    // A TTL must be given exactly for TTL modes, and lie in (0, 2^40 − 1].
-    let ttl_ok = if mode.is_ttl() {
-        ttl > 0 && ttl <= owner::MAX_TTL
-    } else {
-        create_op != op::CREATE_TTL || ttl == 0
-    };
-    if !ttl_ok || (create_op == op::CREATE_TTL && !mode.is_ttl()) {
-        return Ok(Err(ErrorCode::BAD_ARGUMENTS));
-    }
+    let mode = tri!(check_mode(ctx, mode, ttl, create_op));
     let slash = req_path.rfind('/');
     if slash.is_none() || req_path.contains('\0') {
         return Ok(Err(ErrorCode::BAD_ARGUMENTS));
@@ -325,26 +341,71 @@ fn prep_create(
     if ctx.enforce_quota && quota::exceeds_hard_limit(view, &p, 1, len)? {
         return Ok(Err(ErrorCode::QUOTA_EXCEEDED));
     }
-    let new_cversion = parent_cversion.wrapping_add(1);
-    let acl = acl.into();
-    Ok(Ok(match mode {
+    let txn = create_txn(
+        mode,
+        create_op,
+        p,
+        data.clone(),
+        acl.into(),
+        parent_cversion.wrapping_add(1),
+        ttl,
+    );
+    Ok(Ok(txn))
+}
+
+/// The create mode, checked: TTL modes need extendedTypesEnabled, and a TTL must be
+/// given exactly for TTL modes and lie in (0, 2^40 − 1].
+fn check_mode(
+    ctx: &PrepContext<'_>,
+    mode: Option<CreateMode>,
+    ttl: i64,
+    create_op: i32,
+) -> Result<CreateMode, ErrorCode> {
+    let Some(mode) = mode else {
+        return Err(ErrorCode::BAD_ARGUMENTS);
+    };
+    if mode.is_ttl() && !ctx.extended_types {
+        return Err(ErrorCode::UNIMPLEMENTED);
+    }
+    let ttl_ok = if mode.is_ttl() {
+        ttl > 0 && ttl <= owner::MAX_TTL
+    } else {
+        create_op != op::CREATE_TTL || ttl == 0
+    };
+    if !ttl_ok || (create_op == op::CREATE_TTL && !mode.is_ttl()) {
+        return Err(ErrorCode::BAD_ARGUMENTS);
+    }
+    Ok(mode)
+}
+
+/// The txn a checked create logs: its type follows the mode and the opcode.
+fn create_txn(
+    mode: CreateMode,
+    create_op: i32,
+    path: String,
+    data: warren_proto::Data,
+    acl: warren_proto::JVec<warren_proto::Acl>,
+    new_cversion: i32,
+    ttl: i64,
+) -> Txn {
+    match mode {
         CreateMode::Container => Txn::CreateContainer(CreateContainerTxn {
-            path: p,
-            data: data.clone(),
+            path,
+            data,
             acl,
             parent_cversion: new_cversion,
         }),
         m if m.is_ttl() => Txn::CreateTtl(CreateTtlTxn {
-            path: p,
-            data: data.clone(),
+            path,
+            data,
             acl,
             parent_cversion: new_cversion,
             ttl,
         }),
         m => {
             let t = CreateTxn {
-                path: p,
-                data: data.clone(),
+                path,
+                data,
                 acl,
                 ephemeral: m.is_ephemeral(),
                 parent_cversion: new_cversion,
@@ -355,5 +416,5 @@ fn prep_create(
                 Txn::Create2(t)
             }
         }
-    }))
+    }
 }

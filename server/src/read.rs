@@ -4,20 +4,18 @@
 //! applied between the read and the registration of the watch: either the read sees the
 //! change, or the watch fires for it.
 
-use std::sync::atomic::Ordering;
-
 use warren_engine::ReadSeq;
 use warren_proto::consts::{add_watch_mode, event, perms, watcher_type};
 use warren_proto::request::OpResult;
 use warren_proto::{
-    AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo, ErrorCode,
-    ErrorResponse, GetAclResponse, GetDataResponse, Jute, PathWatchRequest, Request, StatResponse,
-    SyncResponse, WhoAmIResponse,
+    AddWatchRequest, AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo,
+    ErrorCode, ErrorResponse, GetAclResponse, GetDataResponse, Jute, PathRequest, PathWatchRequest,
+    Request, StatResponse, SyncResponse, WhoAmIResponse,
 };
 
 use crate::acl::Identities;
 use crate::net::{ConnId, Outbound};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::watch::{event_frame, WatchKind};
 use warren_tree::{self as tree, Node, TreeError, View};
 
@@ -84,138 +82,152 @@ impl Reader<'_> {
             return Ok(Err(ErrorCode::BAD_ARGUMENTS));
         }
         let _guard = watching.then(|| self.shared.tree_lock.read());
-        Ok(Ok(match req {
-            Request::Exists(r) => {
-                let node = self.node(&r.path)?;
-                if r.watch {
-                    self.shared.watches.add(self.conn, WatchKind::Data, &r.path);
-                }
-                let n = tri!(node.ok_or(ErrorCode::NO_NODE));
-                StatResponse {
-                    stat: n.client_stat(),
-                }
-                .to_bytes()
-            }
+        let ok = |body: Vec<u8>| Ok(Ok(body));
+        match req {
+            Request::Exists(r) => self.exists(r),
             Request::GetData(r) => {
                 let (data, stat) = tri!(self.get_data(r)?);
-                GetDataResponse { data, stat }.to_bytes()
+                ok(GetDataResponse { data, stat }.to_bytes())
             }
-            Request::GetChildren(r) => ChildrenResponse {
+            Request::GetChildren(r) => ok(ChildrenResponse {
                 children: tri!(self.get_children(r)?).0.into(),
             }
-            .to_bytes(),
+            .to_bytes()),
             Request::GetChildren2(r) => {
                 let (children, stat) = tri!(self.get_children(r)?);
-                Children2Response {
+                ok(Children2Response {
                     children: children.into(),
                     stat,
                 }
-                .to_bytes()
+                .to_bytes())
             }
-            Request::GetAcl(r) => {
-                let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
-                tri!(self.acl_check(&n, perms::READ | perms::ADMIN)?);
-                let mut acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
-                // Without ADMIN, ZooKeeper hides the password hashes of digest ids.
-                if !self.who.allows(&acl, perms::ADMIN) {
-                    for a in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
-                        if let Some((user, _)) = a.id.id.split_once(':') {
-                            a.id.id = format!("{user}:x");
-                        }
-                    }
-                }
-                GetAclResponse {
-                    acl: acl.into(),
-                    stat: n.client_stat(),
-                }
-                .to_bytes()
-            }
-            Request::GetAllChildrenNumber(r) => {
-                let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
-                tri!(self.acl_check(&n, perms::READ)?);
-                AllChildrenNumberResponse {
-                    total_number: self.count_descendants(&r.path)? as i32,
-                }
-                .to_bytes()
-            }
-            Request::GetEphemerals(r) => {
-                let all =
-                    tree::session_ephemerals(&View::new(&self.shared.engine, None), self.session)?;
-                let prefix = r.path.as_str();
-                ChildrenResponse {
-                    children: all
-                        .into_iter()
-                        .filter(|p| prefix == "/" || p.starts_with(prefix))
-                        .collect::<Vec<_>>()
-                        .into(),
-                }
-                .to_bytes()
-            }
-            Request::Sync(r) => SyncResponse {
+            Request::GetAcl(r) => self.get_acl(r),
+            Request::GetAllChildrenNumber(r) => self.all_children_number(r),
+            Request::GetEphemerals(r) => self.get_ephemerals(r),
+            Request::Sync(r) => ok(SyncResponse {
                 path: r.path.clone(),
             }
-            .to_bytes(),
-            Request::WhoAmI => {
-                // ZooKeeper names users, not credentials (a digest id's hash is dropped),
-                // and lists authenticated identities before the connection's address.
-                let (ip, rest): (Vec<_>, Vec<_>) =
-                    self.who.ids.iter().partition(|i| i.scheme == "ip");
-                WhoAmIResponse {
-                    client_info: rest
-                        .into_iter()
-                        .chain(ip)
-                        .map(|i| ClientInfo {
-                            auth_scheme: i.scheme.clone(),
-                            user: if i.scheme == "digest" {
-                                i.id.split(':').next().unwrap_or_default().to_owned()
-                            } else {
-                                i.id.clone()
-                            },
-                        })
-                        .collect::<Vec<_>>()
-                        .into(),
-                }
-                .to_bytes()
-            }
-            Request::MultiRead(ops) => {
-                let mut results = Vec::with_capacity(ops.len());
-                for op in ops {
-                    results.push(match op {
-                        Request::GetData(r) => match self.get_data(r)? {
-                            Ok((data, stat)) => OpResult::GetData { data, stat },
-                            Err(c) => OpResult::Error { err: c.0 },
-                        },
-                        Request::GetChildren(r) => match self.get_children(r)? {
-                            Ok((children, _)) => OpResult::GetChildren { children },
-                            Err(c) => OpResult::Error { err: c.0 },
-                        },
-                        _ => OpResult::Error {
-                            err: ErrorCode::UNIMPLEMENTED.0,
-                        },
-                    });
-                }
-                let mut b = Vec::new();
-                warren_proto::request::encode_multi_response(&results, &mut b);
-                b
-            }
-            Request::AddWatch(r) => {
-                let kind = match r.mode {
-                    add_watch_mode::PERSISTENT => WatchKind::Persistent,
-                    add_watch_mode::PERSISTENT_RECURSIVE => WatchKind::PersistentRecursive,
-                    _ => return Ok(Err(ErrorCode::BAD_ARGUMENTS)),
-                };
-                let _g = self.shared.tree_lock.read();
-                self.shared.watches.add(self.conn, kind, &r.path);
-                // ZooKeeper answers addWatch with an ErrorResponse of 0.
-                ErrorResponse { err: 0 }.to_bytes()
-            }
+            .to_bytes()),
+            Request::WhoAmI => ok(self.who_am_i()),
+            Request::MultiRead(ops) => self.multi_read(ops),
+            Request::AddWatch(r) => self.add_watch(r),
             Request::CheckWatches(r) | Request::RemoveWatches(r) => {
                 let remove = matches!(req, Request::RemoveWatches(_));
                 tri!(self.check_or_remove_watches(&r.path, r.watcher_type, remove));
-                Vec::new()
+                ok(Vec::new())
             }
-            _ => return Ok(Err(ErrorCode::UNIMPLEMENTED)),
-        }))
+            _ => Ok(Err(ErrorCode::UNIMPLEMENTED)),
+        }
+    }
+
+    fn exists(&self, r: &PathWatchRequest) -> ReadResult {
+        let node = self.node(&r.path)?;
+        if r.watch {
+            self.shared.watches.add(self.conn, WatchKind::Data, &r.path);
+        }
+        let n = tri!(node.ok_or(ErrorCode::NO_NODE));
+        Ok(Ok(StatResponse {
+            stat: n.client_stat(),
+        }
+        .to_bytes()))
+    }
+
+    /// getACL needs READ or ADMIN; without ADMIN, ZooKeeper hides the password hashes
+    /// of digest ids.
+    fn get_acl(&self, r: &PathRequest) -> ReadResult {
+        let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+        tri!(self.acl_check(&n, perms::READ | perms::ADMIN)?);
+        let mut acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
+        if !self.who.allows(&acl, perms::ADMIN) {
+            for a in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
+                if let Some((user, _)) = a.id.id.split_once(':') {
+                    a.id.id = format!("{user}:x");
+                }
+            }
+        }
+        Ok(Ok(GetAclResponse {
+            acl: acl.into(),
+            stat: n.client_stat(),
+        }
+        .to_bytes()))
+    }
+
+    fn all_children_number(&self, r: &PathRequest) -> ReadResult {
+        let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+        tri!(self.acl_check(&n, perms::READ)?);
+        Ok(Ok(AllChildrenNumberResponse {
+            total_number: self.count_descendants(&r.path)? as i32,
+        }
+        .to_bytes()))
+    }
+
+    fn get_ephemerals(&self, r: &PathRequest) -> ReadResult {
+        let all = tree::session_ephemerals(&View::new(&self.shared.engine, None), self.session)?;
+        let prefix = r.path.as_str();
+        Ok(Ok(ChildrenResponse {
+            children: all
+                .into_iter()
+                .filter(|p| prefix == "/" || p.starts_with(prefix))
+                .collect::<Vec<_>>()
+                .into(),
+        }
+        .to_bytes()))
+    }
+
+    /// ZooKeeper names users, not credentials (a digest id's hash is dropped), and lists
+    /// authenticated identities before the connection's address.
+    fn who_am_i(&self) -> Vec<u8> {
+        let (ip, rest): (Vec<_>, Vec<_>) = self.who.ids.iter().partition(|i| i.scheme == "ip");
+        WhoAmIResponse {
+            client_info: rest
+                .into_iter()
+                .chain(ip)
+                .map(|i| ClientInfo {
+                    auth_scheme: i.scheme.clone(),
+                    user: if i.scheme == "digest" {
+                        i.id.split(':').next().unwrap_or_default().to_owned()
+                    } else {
+                        i.id.clone()
+                    },
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        }
+        .to_bytes()
+    }
+
+    fn multi_read(&self, ops: &[Request]) -> ReadResult {
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            results.push(match op {
+                Request::GetData(r) => match self.get_data(r)? {
+                    Ok((data, stat)) => OpResult::GetData { data, stat },
+                    Err(c) => OpResult::Error { err: c.0 },
+                },
+                Request::GetChildren(r) => match self.get_children(r)? {
+                    Ok((children, _)) => OpResult::GetChildren { children },
+                    Err(c) => OpResult::Error { err: c.0 },
+                },
+                _ => OpResult::Error {
+                    err: ErrorCode::UNIMPLEMENTED.0,
+                },
+            });
+        }
+        let mut b = Vec::new();
+        warren_proto::request::encode_multi_response(&results, &mut b);
+        Ok(Ok(b))
+    }
+
+    fn add_watch(&self, r: &AddWatchRequest) -> ReadResult {
+        let kind = match r.mode {
+            add_watch_mode::PERSISTENT => WatchKind::Persistent,
+            add_watch_mode::PERSISTENT_RECURSIVE => WatchKind::PersistentRecursive,
+            _ => return Ok(Err(ErrorCode::BAD_ARGUMENTS)),
+        };
+        let _g = self.shared.tree_lock.read();
+        self.shared.watches.add(self.conn, kind, &r.path);
+        // ZooKeeper answers addWatch with an ErrorResponse of 0.
+        Ok(Ok(ErrorResponse { err: 0 }.to_bytes()))
     }
 
     fn get_data(
@@ -252,7 +264,7 @@ impl Reader<'_> {
         let base = if path == "/" { "" } else { path };
         let mut n = 0u64;
         for sep in [0u8, b'/'] {
-            let mut prefix = vec![b'n'];
+            let mut prefix = vec![tree::NODES];
             prefix.extend_from_slice(base.as_bytes());
             prefix.push(sep);
             for kv in self.shared.engine.scan_prefix(&prefix, ReadSeq::Latest)? {
@@ -345,6 +357,6 @@ impl Reader<'_> {
 
     /// The zxid a reply to a read carries: the last applied one.
     pub fn reply_zxid(&self) -> i64 {
-        self.shared.last_zxid.load(Ordering::SeqCst)
+        self.shared.last_zxid()
     }
 }

@@ -65,6 +65,9 @@ pub enum ToolError {
     /// Warren's txn log failed (its message names the file and offset).
     #[error(transparent)]
     Wal(#[from] warren_wal::WalError),
+    /// A Warren data dir could not be opened or replayed (the message names the file).
+    #[error(transparent)]
+    DataDir(#[from] warren_datadir::DataDirError),
     /// A record in Warren's engine does not decode, or the engine failed under the tree.
     #[error("{}: {source}", path.display())]
     Tree {

@@ -19,13 +19,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use warren_engine::{Engine, WriteBatch};
+use warren_proto::txn::LoggedTxn;
 use warren_proto::{Acl, JVec, Jute};
 use warren_tree::{
-    acl_id, acl_key, ephemeral_key, meta_key, node_key, owner_kind, reap_key, session_key, Node,
-    OwnerKind, NODE_COUNT,
+    acl_id, acl_key, ephemeral_key, meta_key, node_key, owner_kind, reap_key, session_key,
+    session_value, Node, OwnerKind, NODE_COUNT,
 };
 
-use crate::datadir::{apply_logged, failed, open_engine};
+use warren_datadir::open_engine;
+
+use crate::datadir::{apply_logged, failed};
 use crate::error::ToolError;
 use crate::replay::{create_empty_dir, empty_wal, finish_engine};
 use crate::txnfmt::decode_txn;
@@ -196,10 +199,7 @@ fn load_snapshot(
         }
     }
     for (id, timeout) in &snap.sessions {
-        let mut v = Vec::with_capacity(12);
-        v.extend_from_slice(&timeout.to_le_bytes());
-        v.extend_from_slice(&zxid.to_le_bytes());
-        l.put(session_key(*id), v)?;
+        l.put(session_key(*id), session_value(*timeout, zxid))?;
     }
     l.put(
         meta_key(NODE_COUNT),
@@ -279,7 +279,6 @@ pub fn import(
                 offset: e.offset,
                 source,
             })?;
-            let outcome = apply_logged(&engine, &edir, &h, &txn)?;
             let recorded_failure = match &txn {
                 warren_proto::Txn::Error(_) => true,
                 warren_proto::Txn::Multi(subs) => subs
@@ -287,12 +286,18 @@ pub fn import(
                     .any(|t| matches!(t, warren_proto::Txn::Error(_))),
                 _ => false,
             };
+            let logged = LoggedTxn {
+                header: h,
+                txn,
+                digest: None,
+            };
+            let outcome = apply_logged(&engine, &edir, &logged)?;
             if failed(&outcome) && !recorded_failure {
                 skipped += 1;
             } else {
                 applied += 1;
             }
-            last = h.zxid;
+            last = logged.header.zxid;
             bar.set_message(format!("zxid {last:#x}"));
             bar.tick();
         }

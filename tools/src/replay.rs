@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use warren_engine::{Engine, ReadSeq, WriteBatch};
 use warren_tree::{meta_key, SESSION_SECRET};
 
-use crate::datadir::{apply_logged, decode_logged, open_engine, DataDir, TreeAt, WalRecords};
+use warren_datadir::{open_engine, DataDir, WalRecords};
+
+use crate::datadir::TreeAt;
 use crate::error::ToolError;
 
 /// Keys (or txns) per bootstrap batch, and a byte bound on a batch.
@@ -107,7 +109,7 @@ pub fn finish_engine(engine: &Engine, dir: &Path, zxid: u64) -> Result<(), ToolE
 /// engine, wal and decode errors naming file and offset.
 pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayMethod, ToolError> {
     let dd = DataDir::locate(&opts.data_dir, opts.log_dir.as_deref())?;
-    let src = dd.open(opts.retention_txns)?;
+    let src = dd.open_read(opts.retention_txns)?;
     let z = opts.to_zxid;
     let last = src.last_seq();
     if z > last {
@@ -146,7 +148,7 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayMethod,
     } else {
         let mut records = WalRecords::open(&dd.wal_dir)?.peekable();
         let first = match records.peek() {
-            Some(Ok((_, _, r))) => Some(r.seq),
+            Some(Ok(r)) => Some(r.record.seq),
             _ => None,
         };
         if first != Some(1) {
@@ -172,21 +174,18 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayMethod,
             b.put(meta_key(SESSION_SECRET), secret);
             dst.write(0, b).map_err(|e| ToolError::engine(&edir, e))?;
         }
-        let mut txns = 0u64;
-        for item in records {
-            let (path, offset, rec) = item?;
-            if rec.seq > z {
-                break;
-            }
-            let t = decode_logged(&path, offset, &rec.payload)?;
-            apply_logged(&dst, &edir, &t.header, &t.txn)?;
-            txns += 1;
-            if txns.is_multiple_of(1024) {
-                bar.set_message(format!("{txns} txns replayed"));
+        let mut read = 0u64;
+        let records = records.inspect(|_| {
+            read += 1;
+            if read.is_multiple_of(1024) {
+                bar.set_message(format!("{read} txns replayed"));
                 bar.tick();
             }
+        });
+        let replayed = warren_datadir::replay(&dst, &dd.wal_dir, records, Some(z))?;
+        ReplayMethod::Wal {
+            txns: replayed.txns,
         }
-        ReplayMethod::Wal { txns }
     };
     finish_engine(&dst, &edir, z)?;
     bar.finish_and_clear();

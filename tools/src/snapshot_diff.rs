@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use warren_engine::ReadSeq;
-use warren_tree::{key_path, Node};
+use warren_tree::{key_path, Node, NODES};
 
-use crate::datadir::{DataDir, TreeAt};
+use warren_datadir::DataDir;
+
+use crate::datadir::TreeAt;
 use crate::error::ToolError;
 
 /// What `snapshot diff` compares.
@@ -141,11 +143,11 @@ pub fn diff_nodes(from: &TreeAt<'_>, to: &TreeAt<'_>) -> Result<Vec<NodeChange>,
     };
     let mut a = from
         .engine
-        .scan_prefix(b"n", ReadSeq::At(from.zxid))
+        .scan_prefix(&[NODES], ReadSeq::At(from.zxid))
         .map_err(err)?;
     let mut b = to
         .engine
-        .scan_prefix(b"n", ReadSeq::At(to.zxid))
+        .scan_prefix(&[NODES], ReadSeq::At(to.zxid))
         .map_err(err)?;
     let next = |it: &mut warren_engine::EngineIter| it.next().transpose().map_err(err);
     let mut x = next(&mut a)?;
@@ -202,7 +204,7 @@ pub fn diff_nodes(from: &TreeAt<'_>, to: &TreeAt<'_>) -> Result<Vec<NodeChange>,
 /// [`ToolError::Output`].
 pub fn diff(dir: &Path, opts: &DiffOptions, out: &mut dyn Write) -> Result<(), ToolError> {
     let dd = DataDir::locate(dir, opts.log_dir.as_deref())?;
-    let engine = dd.open(opts.retention_txns)?;
+    let engine = dd.open_read(opts.retention_txns)?;
     let from = TreeAt::new(&engine, &dd.engine_dir, Some(opts.from_zxid))?;
     let to = TreeAt::new(&engine, &dd.engine_dir, Some(opts.to_zxid))?;
     let changes = diff_nodes(&from, &to)?;

@@ -11,7 +11,9 @@ use base64::Engine as _;
 
 use std::collections::HashMap;
 
-use crate::datadir::{DataDir, TreeAt};
+use warren_datadir::DataDir;
+
+use crate::datadir::TreeAt;
 use crate::error::ToolError;
 use crate::java::{date_to_string, hash_iteration_order, long_hash, string_hash};
 use crate::zklog::zxid_from_name;
@@ -254,7 +256,7 @@ pub fn dump_warren(
     out: &mut dyn Write,
 ) -> Result<(), ToolError> {
     let dd = DataDir::locate(dir, opts.log_dir.as_deref())?;
-    let engine = dd.open(opts.retention_txns)?;
+    let engine = dd.open_read(opts.retention_txns)?;
     let t = TreeAt::new(&engine, &dd.engine_dir, opts.at_zxid)?;
     let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
     let root = t

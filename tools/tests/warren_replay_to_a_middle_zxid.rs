@@ -7,13 +7,13 @@ mod common;
 
 use common::run;
 use common::warren::{all_keys, scenario};
+use warren_datadir::DataDir;
 use warren_engine::ReadSeq;
-use warren_tools::datadir::DataDir;
 
 /// Every key of the source data dir as of `z` (wal tail replayed).
 fn state_at(dir: &std::path::Path, z: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
     let dd = DataDir::locate(dir, None).unwrap();
-    let e = dd.open(1_000_000).unwrap();
+    let e = dd.open_read(1_000_000).unwrap();
     let v = e
         .scan(.., ReadSeq::At(z))
         .unwrap()

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{expected, fixture_files, fixtures, run, KINDS};
+use warren_datadir::DataDir;
 use warren_engine::ReadSeq;
 use warren_proto::{Acl, Txn};
-use warren_tools::datadir::{DataDir, TreeAt};
+use warren_tools::datadir::TreeAt;
 use warren_tools::java::date_to_string;
 use warren_tools::txnfmt::decode_txn;
 use warren_tools::zklog::{list_logs, zxid_from_name, Scan, ZkLog};
@@ -129,7 +130,7 @@ fn import(kind_dir: &Path, out: &Path) -> (String, String) {
 /// Node paths → ACL lists of the imported dir, and the snapshot's.
 fn acls(new: &Path, snap: &Path) -> (BTreeMap<String, Vec<Acl>>, BTreeMap<String, Vec<Acl>>) {
     let dd = DataDir::locate(new, None).unwrap();
-    let e = dd.open(0).unwrap();
+    let e = dd.open_read(0).unwrap();
     let t = TreeAt::new(&e, &dd.engine_dir, None).unwrap();
     let s = ZkSnapshot::open(snap).unwrap();
     let cache: BTreeMap<i64, Vec<Acl>> = s.acls.iter().cloned().collect();

@@ -10,7 +10,8 @@
 //! Quota'd paths are indexed under `q` + path, and a counter in the metadata says whether
 //! there are any, so a write to a tree without quotas costs one cached lookup.
 
-use crate::{meta_key, Node, TreeError, View};
+use crate::keys::{meta_key, NODES, QUOTAS};
+use crate::{Node, TreeError, View};
 
 /// Where quota nodes live.
 pub const QUOTA_ROOT: &str = "/zookeeper/quota";
@@ -67,7 +68,7 @@ impl Track {
 
 /// The quota'd path index key.
 pub fn quota_key(path: &str) -> Vec<u8> {
-    let mut k = vec![b'q'];
+    let mut k = vec![QUOTAS];
     k.extend_from_slice(path.as_bytes());
     k
 }
@@ -184,7 +185,7 @@ fn usage(view: &View<'_>, path: &str) -> Result<(i64, i64), TreeError> {
     let mut count = 1i64;
     let mut bytes = root.data.as_ref().map_or(0, |d| d.len() as i64);
     for sep in [0u8, b'/'] {
-        let mut prefix = vec![b'n'];
+        let mut prefix = vec![NODES];
         prefix.extend_from_slice(path.as_bytes());
         prefix.push(sep);
         for (_, v) in view.scan_prefix(&prefix)? {

@@ -3,7 +3,7 @@
 //! `version-2` directories), with their sizes as `dirs` computes them.
 
 use super::json::Json;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The secure client port, -1 when TLS is off (ZooKeeper's convention).
 fn secure_port(shared: &Shared) -> i64 {

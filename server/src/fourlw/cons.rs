@@ -4,7 +4,7 @@
 
 use super::json::Json;
 use super::{epoch_ms, ms};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::stats::ConnInfo;
 
 /// ` /ip:port[1](queued=…,recved=…,sent=…` — the part `stat` prints too. The `[1]` is

@@ -1,7 +1,7 @@
 //! `crst`: resets every connection's counters and latency.
 
 use super::json::Json;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// Resets, then returns the word's text.
 pub fn text(shared: &Shared) -> String {

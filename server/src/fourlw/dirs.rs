@@ -4,7 +4,7 @@
 
 use super::dir_size;
 use super::json::Json;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// (data dir size, log dir size) in bytes.
 pub fn sizes(shared: &Shared) -> (u64, u64) {

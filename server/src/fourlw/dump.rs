@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::json::Json;
 use super::{epoch_ms, hex, java_date};
-use crate::server::Shared;
+use crate::state::Shared;
 use warren_tree::View;
 
 /// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` default.
@@ -40,7 +40,7 @@ fn session_buckets(shared: &Shared) -> BTreeMap<i64, Vec<i64>> {
 fn ephemerals(shared: &Shared) -> BTreeMap<i64, Vec<String>> {
     let mut m: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     let view = View::new(&shared.engine, None);
-    let Ok(rows) = view.scan_prefix(b"e") else {
+    let Ok(rows) = view.scan_prefix(&[warren_tree::EPHEMERALS]) else {
         return m;
     };
     for (k, _) in rows {

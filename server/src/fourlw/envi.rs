@@ -7,7 +7,7 @@
 
 use super::json::Json;
 use super::VERSION;
-use crate::server::Shared;
+use crate::state::Shared;
 
 const NA: &str = "<NA>";
 

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use super::json::{java_double, Json};
 use super::{avg_ms, ms, VERSION};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::stats::{Latency, Summary};
 
 /// How a key expands.
@@ -189,7 +189,7 @@ fn figure<'a>(shared: &'a Shared, name: &str) -> Figure<'a> {
         "readlatency" => Figure::Summary(&shared.stats.read_latency),
         "updatelatency" => Figure::Summary(&shared.stats.update_latency),
         // The txn log counts its fsyncs but does not time them, so only cnt is known.
-        "fsynctime" => Figure::Count(shared.wal.stats().fsyncs),
+        "fsynctime" => Figure::Count(shared.log.wal_stats().fsyncs),
         _ => Figure::None,
     }
 }

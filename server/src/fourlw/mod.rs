@@ -31,7 +31,7 @@ pub mod wchs;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::stats::Latency;
 
 /// Every word ZooKeeper knows.

@@ -2,7 +2,7 @@
 //! which `crst` resets, nor the metrics-endpoint histograms, which are cumulative).
 
 use super::json::Json;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// Resets, then returns the word's text.
 pub fn text(shared: &Shared) -> String {

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::json::Json;
 use super::{avg_ms, ms, VERSION};
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The lines after the version, shared with `stat`.
 pub(crate) fn body(shared: &Shared) -> String {
@@ -20,7 +20,7 @@ pub(crate) fn body(shared: &Shared) -> String {
         shared.stats.sent.load(Ordering::Relaxed),
         shared.stats.connection_count(),
         shared.stats.outstanding(),
-        shared.last_zxid.load(Ordering::SeqCst),
+        shared.last_zxid(),
         shared.node_count(),
     )
 }
@@ -57,10 +57,7 @@ pub fn json(shared: &Shared) -> Json {
         .set("log_dir_size", lsize)
         .set("provider_null", false)
         .set("server_state", "standalone")
-        .set(
-            "last_processed_zxid",
-            shared.last_zxid.load(Ordering::SeqCst),
-        )
+        .set("last_processed_zxid", shared.last_zxid())
         .set("outstanding_requests", shared.stats.outstanding())
         .set("avg_latency", avg_ms(&l))
         .set("max_latency", ms(l.max_us))

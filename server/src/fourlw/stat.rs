@@ -2,7 +2,7 @@
 
 use super::json::Json;
 use super::VERSION;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The word's text.
 pub fn text(shared: &Shared) -> String {

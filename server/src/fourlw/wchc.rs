@@ -3,7 +3,7 @@
 use super::hex;
 use super::json::Json;
 use super::wchs::DATA_TABLE;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// (session, paths) per watching connection.
 fn report(shared: &Shared) -> Vec<(i64, Vec<String>)> {

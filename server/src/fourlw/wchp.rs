@@ -3,7 +3,7 @@
 use super::hex;
 use super::json::Json;
 use super::wchs::DATA_TABLE;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// (path, sessions) per watched path.
 fn report(shared: &Shared) -> Vec<(String, Vec<i64>)> {

@@ -4,7 +4,7 @@
 //! `zk_watch_count` counts both tables.
 
 use super::json::Json;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::watch::WatchKind;
 
 /// The tables ZooKeeper's data watch manager covers.

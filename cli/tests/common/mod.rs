@@ -28,7 +28,10 @@ use warren_proto::{
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The zoo.cfg lines every Warren in the tests gets (besides dataDir and clientPort).
-pub const BASE_CFG: &str = "tickTime=2000\n4lw.commands.whitelist=*\nextendedTypesEnabled=true\n";
+/// `warren.verifyApply` makes the server check every fast-path apply against the apply
+/// function, so the whole suite exercises that check.
+pub const BASE_CFG: &str =
+    "tickTime=2000\n4lw.commands.whitelist=*\nextendedTypesEnabled=true\nwarren.verifyApply=true\n";
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {

@@ -38,11 +38,9 @@ struct Cli {
 /// Offline tools; with no subcommand, `warren` runs the server.
 #[derive(Subcommand)]
 enum Command {
-    #[cfg(feature = "tools")]
     #[command(flatten)]
     Tool(warren_tools::ToolCommand),
     /// Benchmarks: the storage engine's amplification, or load on a running server.
-    #[cfg(feature = "tools")]
     #[command(subcommand)]
     Bench(warren_bench::BenchCommand),
 }
@@ -57,9 +55,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        #[cfg(feature = "tools")]
         Some(Command::Tool(t)) => return warren_tools::run(t).map_err(anyhow::Error::from),
-        #[cfg(feature = "tools")]
         Some(Command::Bench(b)) => return warren_bench::run(b).map_err(anyhow::Error::from),
         None => {}
     }
@@ -79,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     rt.block_on(async move {
         let server = Server::start(config).await?;
-        server.run(shutdown_signal()).await;
+        server.run(shutdown_signal()).await?;
         anyhow::Ok(())
     })
 }

@@ -1,14 +1,8 @@
-//! Sessions: ids, passwords, timeouts and expiry.
-//!
-//! A session outlives its connections: a client that reconnects with its id and password
-//! within the timeout resumes it on the new connection. Creating and closing a session
-//! are txns (they go through the log like any write); this module only keeps the live
-//! deadlines in memory, and rebuilds them from the engine's session key space at start-up,
-//! giving every recovered session a fresh timeout as ZooKeeper does.
+//! The live session table: for each session its timeout, its deadline, the connection
+//! that carries it (its owner) and whether a close is on its way.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -25,41 +19,13 @@ pub struct Session {
     pub closing: bool,
 }
 
-/// Every live session.
-pub struct Sessions {
+/// Every live session, by id.
+#[derive(Default)]
+pub struct Table {
     inner: Mutex<HashMap<i64, Session>>,
-    secret: [u8; 16],
-    next_id: AtomicI64,
 }
 
-impl Sessions {
-    /// A tracker whose passwords derive from `secret` (kept in the engine, so passwords
-    /// survive restarts) and whose ids follow ZooKeeper's scheme for server id `sid`:
-    /// the current time in ms shifted into the middle bits, the server id in the top byte.
-    pub fn new(secret: [u8; 16], sid: i64) -> Sessions {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let first = (((now_ms << 24) as u64) >> 8) as i64 | (sid << 56);
-        Sessions {
-            inner: Mutex::new(HashMap::new()),
-            secret,
-            next_id: AtomicI64::new(first),
-        }
-    }
-
-    /// A fresh session id.
-    pub fn next_id(&self) -> i64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The 16-byte password of a session.
-    pub fn password(&self, id: i64) -> Vec<u8> {
-        let mut input = self.secret.to_vec();
-        input.extend_from_slice(&id.to_be_bytes());
-        xxhash_rust::xxh3::xxh3_128(&input).to_be_bytes().to_vec()
-    }
-
+impl Table {
     /// Starts tracking a session (created now, or recovered at start-up).
     pub fn add(&self, id: i64, timeout_ms: u32) {
         let mut g = self.inner.lock();
@@ -72,10 +38,6 @@ impl Sessions {
                 closing: false,
             },
         );
-        // Never hand out an id that a recovered session holds.
-        let _ = self
-            .next_id
-            .fetch_max(id.wrapping_add(1), Ordering::Relaxed);
     }
 
     /// Stops tracking a session whose close has been applied.
@@ -151,7 +113,7 @@ impl Sessions {
 
     /// Whether there are no sessions.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.inner.lock().is_empty()
     }
 
     /// `(id, timeout)` of every session, for `dump` and `cons`.
@@ -172,21 +134,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_carry_the_server_id_and_passwords_are_stable() {
-        let s = Sessions::new([7; 16], 1);
-        let a = s.next_id();
-        assert_eq!(a >> 56, 1);
-        assert_eq!(s.next_id(), a + 1);
-        assert_eq!(s.password(a), s.password(a));
-        assert_ne!(s.password(a), s.password(a + 1));
-        assert_eq!(s.password(a).len(), 16);
-        s.add(a + 100, 4000);
-        assert!(s.next_id() > a + 100);
-    }
-
-    #[test]
     fn expiry_marks_sessions_closing() {
-        let s = Sessions::new([0; 16], 1);
+        let s = Table::default();
         s.add(5, 0);
         std::thread::sleep(Duration::from_millis(2));
         let exp = s.take_expired();

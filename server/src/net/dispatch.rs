@@ -1,0 +1,215 @@
+//! A session's requests, in the order they arrive. Each request takes a place (a
+//! [`Slot`]) in the connection's reply queue at once: writes go to the pipeline and hold
+//! their place until their txn is applied, reads wait for the places before them and
+//! then run (see [`super::replies`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+use warren_proto::consts::{op, xid};
+use warren_proto::{
+    ErrorCode, Id, Jute, JuteError, Reader as JReader, Request, RequestHeader, SaslRequest,
+};
+
+use super::framing::{read_frame, reply_frame};
+use super::replies::{respond, Pending, Slot};
+use super::Conn;
+use crate::auth::authenticate;
+use crate::prep::WriteOp;
+use crate::sasl::DigestMd5;
+
+/// What a frame turned out to be.
+enum Decoded {
+    Request(RequestHeader, Request),
+    /// A well-formed header with an opcode nobody knows.
+    UnknownOp(RequestHeader),
+    /// Garbage: the connection closes.
+    Malformed,
+}
+
+/// Reads and queues requests until the client closes, a frame is bad, or a request ends
+/// the connection; then waits until every queued reply is sent.
+pub async fn run_session<R: AsyncRead + Unpin>(conn: Arc<Conn>, rd: &mut R) {
+    let (slots, queue) = mpsc::unbounded_channel::<Slot>();
+    let responder = tokio::spawn(respond(conn.clone(), queue));
+    let mut sasl: Option<DigestMd5> = None;
+    loop {
+        let body = match read_frame(rd, conn.shared.config.jute_max_buffer, None).await {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(peer = %conn.peer, session = format!("{:#x}", conn.session), "{e}");
+                break;
+            }
+        };
+        let started = Instant::now();
+        conn.shared.sessions.touch(conn.session);
+        conn.shared.stats.request_received(conn.id);
+        let (hdr, kind, stop) = match decode(&conn, &body) {
+            Decoded::Request(hdr, req) => {
+                let (kind, stop) = pending_for(&conn, &hdr, req, &mut sasl);
+                (hdr, kind, stop)
+            }
+            Decoded::UnknownOp(hdr) => {
+                // ZooKeeper answers an opcode it does not know with UNIMPLEMENTED (and
+                // zxid −1), then closes the connection.
+                let frame = reply_frame(hdr.xid, -1, ErrorCode::UNIMPLEMENTED, &[]);
+                (hdr, Pending::Ready(frame), true)
+            }
+            Decoded::Malformed => break,
+        };
+        let slot = Slot {
+            xid: hdr.xid,
+            op: hdr.op,
+            started,
+            kind,
+        };
+        if slots.send(slot).is_err() || stop {
+            break;
+        }
+    }
+    drop(slots);
+    let _ = responder.await;
+}
+
+fn decode(conn: &Conn, body: &[u8]) -> Decoded {
+    let peer = conn.peer;
+    let mut r = JReader::new(body);
+    let hdr = match RequestHeader::read(&mut r) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(%peer, "malformed request header ({e}); closing the connection");
+            return Decoded::Malformed;
+        }
+    };
+    match Request::decode(hdr.op, &mut r) {
+        Ok(req) => Decoded::Request(hdr, req),
+        Err(JuteError::Unknown { what: "opcode", .. }) => {
+            tracing::warn!(%peer, op = hdr.op, "unknown opcode; closing the connection");
+            Decoded::UnknownOp(hdr)
+        }
+        Err(e) => {
+            tracing::warn!(
+                %peer,
+                "malformed {} request ({e}); closing the connection",
+                op::name(hdr.op)
+            );
+            Decoded::Malformed
+        }
+    }
+}
+
+/// What answers a request, and whether the connection ends after it.
+fn pending_for(
+    conn: &Conn,
+    hdr: &RequestHeader,
+    req: Request,
+    sasl: &mut Option<DigestMd5>,
+) -> (Pending, bool) {
+    let shared = &conn.shared;
+    let last = shared.last_zxid();
+    match req {
+        Request::Ping => (
+            Pending::Ready(reply_frame(xid::PING, last, ErrorCode::OK, &[])),
+            false,
+        ),
+        Request::Auth(a) => {
+            let err = authenticate(shared, &conn.who, &a.scheme, &a.auth);
+            // A failed auth closes the connection after its reply, as in ZooKeeper.
+            let frame = reply_frame(hdr.xid, 0, err, &[]);
+            (Pending::Ready(frame), err != ErrorCode::OK)
+        }
+        Request::SetWatches(w) => (
+            Pending::SetWatches {
+                relative_zxid: w.relative_zxid,
+                lists: [
+                    w.data_watches.0,
+                    w.exist_watches.0,
+                    w.child_watches.0,
+                    Vec::new(),
+                    Vec::new(),
+                ],
+            },
+            false,
+        ),
+        Request::SetWatches2(w) => (
+            Pending::SetWatches {
+                relative_zxid: w.relative_zxid,
+                lists: [
+                    w.data_watches.0,
+                    w.exist_watches.0,
+                    w.child_watches.0,
+                    w.persistent_watches.0,
+                    w.persistent_recursive_watches.0,
+                ],
+            },
+            false,
+        ),
+        Request::CloseSession => {
+            shared.sessions.mark_closing(conn.session);
+            (write(conn, hdr, WriteOp::CloseSession, true), true)
+        }
+        Request::Reconfig(_) => (
+            Pending::Ready(reply_frame(
+                hdr.xid,
+                last,
+                ErrorCode::RECONFIG_DISABLED,
+                &[],
+            )),
+            false,
+        ),
+        Request::Sasl(r) => sasl_step(conn, hdr, &r, sasl),
+        req if op::is_write(hdr.op) => (write(conn, hdr, WriteOp::Client(req), false), false),
+        req => (Pending::Read(req), false),
+    }
+}
+
+/// Hands a write to the pipeline; its reply waits in the queue for the outcome.
+fn write(conn: &Conn, hdr: &RequestHeader, op: WriteOp, close_after: bool) -> Pending {
+    let who = conn.who.lock().clone();
+    Pending::Write {
+        rx: conn
+            .shared
+            .pipeline()
+            .submit_nowait(conn.session, hdr.xid, op, who),
+        close_after,
+    }
+}
+
+/// One step of a SASL DIGEST-MD5 login; a finished login adds a `sasl` identity.
+fn sasl_step(
+    conn: &Conn,
+    hdr: &RequestHeader,
+    r: &SaslRequest,
+    sasl: &mut Option<DigestMd5>,
+) -> (Pending, bool) {
+    let last = conn.shared.last_zxid();
+    let state = sasl.get_or_insert_with(|| DigestMd5::new(rand::random()));
+    match state.step(&r.token, &conn.shared.config.sasl_users) {
+        Ok((token, user)) => {
+            if let Some(user) = user {
+                let mut g = conn.who.lock();
+                let mut ids = (**g).clone();
+                ids.add(Id {
+                    scheme: "sasl".into(),
+                    id: user,
+                });
+                *g = Arc::new(ids);
+            }
+            let body = SaslRequest { token }.to_bytes();
+            (
+                Pending::Ready(reply_frame(hdr.xid, last, ErrorCode::OK, &body)),
+                false,
+            )
+        }
+        Err(e) => {
+            tracing::warn!(peer = %conn.peer, "{e}; closing the connection");
+            (
+                Pending::Ready(reply_frame(hdr.xid, last, ErrorCode::AUTH_FAILED, &[])),
+                true,
+            )
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The reply queue of a connection: replies leave in request order. A write's place
+//! waits for its outcome from the pipeline; a read runs only when every place before it
+//! has been answered, so it sees the connection's own earlier writes, as ZooKeeper
+//! promises.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+use warren_proto::consts::xid;
+use warren_proto::{ErrorCode, Request};
+
+use super::framing::reply_frame;
+use super::Conn;
+use crate::pipeline::{PipelineError, WriteResult};
+use crate::read::Reader;
+use crate::reply::encode_outcome;
+
+/// A place in a connection's reply queue: the request's xid and opcode, when it arrived,
+/// and what answers it.
+pub struct Slot {
+    pub xid: i32,
+    pub op: i32,
+    pub started: Instant,
+    pub kind: Pending,
+}
+
+/// What answers a request.
+pub enum Pending {
+    /// A reply made already (ping, auth, refusals).
+    Ready(Vec<u8>),
+    /// A write: the reply comes when the pipeline has applied the txn.
+    Write {
+        rx: oneshot::Receiver<WriteResult>,
+        close_after: bool,
+    },
+    /// A read: runs when everything before it has been answered.
+    Read(Request),
+    /// setWatches after a reconnect.
+    SetWatches {
+        relative_zxid: i64,
+        lists: [Vec<String>; 5],
+    },
+}
+
+/// A reply ready to send: the frame, its zxid, and whether the connection closes after it.
+struct Answer {
+    frame: Vec<u8>,
+    zxid: i64,
+    close: bool,
+}
+
+/// Answers the queued places in order until the queue closes.
+pub async fn respond(conn: Arc<Conn>, mut queue: mpsc::UnboundedReceiver<Slot>) {
+    while let Some(slot) = queue.recv().await {
+        let Some(a) = answer(&conn, slot.xid, slot.op, slot.kind).await else {
+            // The outcome of a write is unknown (the server is stopping after a storage
+            // failure): no reply, the connection closes, the client retries elsewhere.
+            conn.out.close();
+            return;
+        };
+        conn.out.send_frame(a.frame);
+        conn.shared
+            .stats
+            .reply_sent(conn.id, slot.op, slot.xid, a.zxid, slot.started);
+        if a.close {
+            conn.out.close();
+            return;
+        }
+    }
+}
+
+async fn answer(conn: &Conn, xid: i32, op: i32, kind: Pending) -> Option<Answer> {
+    let last = conn.shared.last_zxid();
+    Some(match kind {
+        Pending::Ready(frame) => Answer {
+            frame,
+            zxid: last,
+            close: false,
+        },
+        Pending::Write { rx, close_after } => {
+            let result = rx.await.unwrap_or(Err(PipelineError::Stopped));
+            let (zxid, err, body) = match result {
+                Ok((zxid, outcome)) => {
+                    let (err, body) = encode_outcome(op, &outcome);
+                    (zxid, err, body)
+                }
+                Err(e) if e.outcome_unknown() => return None,
+                Err(e) => (last, e.code(), Vec::new()),
+            };
+            Answer {
+                frame: reply_frame(xid, zxid, err, &body),
+                zxid,
+                close: close_after,
+            }
+        }
+        Pending::Read(req) => read(conn, xid, &req),
+        Pending::SetWatches {
+            relative_zxid,
+            lists,
+        } => set_watches(conn, relative_zxid, &lists),
+    })
+}
+
+fn reader<'a>(conn: &'a Conn, who: &'a crate::acl::Identities) -> Reader<'a> {
+    Reader {
+        shared: &conn.shared,
+        conn: conn.id,
+        session: conn.session,
+        who,
+        out: &conn.out,
+    }
+}
+
+/// Reads run on the connection's task: they are memtable or block-cache hits, or one
+/// small pread. (`block_in_place` here made tokio start a thread per busy connection,
+/// each with its own allocator and zstd caches.)
+fn read(conn: &Conn, xid: i32, req: &Request) -> Answer {
+    let who = conn.who.lock().clone();
+    let reader = reader(conn, &who);
+    let res = reader.serve(req);
+    let zxid = reader.reply_zxid();
+    let frame = match res {
+        Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
+        Ok(Err(code)) => reply_frame(xid, zxid, code, &[]),
+        Err(e) => {
+            tracing::error!("read failed: {e}");
+            reply_frame(xid, zxid, ErrorCode::SYSTEM_ERROR, &[])
+        }
+    };
+    Answer {
+        frame,
+        zxid,
+        close: false,
+    }
+}
+
+fn set_watches(conn: &Conn, relative_zxid: i64, lists: &[Vec<String>; 5]) -> Answer {
+    let who = conn.who.lock().clone();
+    let [data, exist, child, persistent, recursive] = lists;
+    if let Err(e) =
+        reader(conn, &who).set_watches(relative_zxid, data, exist, child, persistent, recursive)
+    {
+        tracing::error!("setWatches failed: {e}");
+    }
+    let zxid = conn.shared.last_zxid();
+    Answer {
+        frame: reply_frame(xid::SET_WATCHES, zxid, ErrorCode::OK, &[]),
+        zxid,
+        close: false,
+    }
+}

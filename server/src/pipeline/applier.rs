@@ -1,0 +1,136 @@
+//! The applier thread: committed txns, in zxid order, become engine state, watch events
+//! and replies.
+//!
+//! Every committed txn goes through [`warren_tree::apply_committed`], the function
+//! recovery and the tools use, unless this server decided it and it committed at the
+//! zxid it was decided with: then the decision's changes are exactly what that function
+//! computes, and are written as they are (with `warren.verifyApply=true` the function
+//! runs anyway and the two are compared, as in the test suite; a difference is a bug and
+//! stops the server).
+//!
+//! Watches fire under the tree lock before the change becomes visible to reads, so a
+//! client sees an event before any reply that reflects the change.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+use warren_proto::txn::Txn;
+use warren_tree::{Applied, Outcome};
+
+use super::writer::Waiting;
+use super::{PipelineError, WriteResult};
+use crate::log::Committed;
+use crate::state::Shared;
+
+/// Runs the applier until the log closes or fails.
+pub fn run(shared: &Shared, waiting: mpsc::Receiver<Waiting>) {
+    while let Some(next) = shared.log.next_committed() {
+        let committed = match next {
+            Ok(c) => c,
+            Err(e) => {
+                shared.fail_stop(&e.to_string());
+                break;
+            }
+        };
+        let local = committed.proposal.and_then(|id| waiting_for(&waiting, id));
+        if let Err(what) = apply(shared, &committed, local) {
+            shared.fail_stop(&what);
+            break;
+        }
+    }
+    // Whatever still waits has an unknown outcome: its connection closes unanswered.
+    while let Ok(w) = waiting.try_recv() {
+        let _ = w.reply.send(Err(PipelineError::Stopped));
+    }
+}
+
+/// The local proposal `id`, once the writer has queued it. Older proposals that were
+/// never committed (a leader that lost its term) are answered: their connections may
+/// retry on the new leader.
+fn waiting_for(waiting: &mpsc::Receiver<Waiting>, id: u64) -> Option<Waiting> {
+    loop {
+        let w = waiting.recv().ok()?;
+        if w.id == id {
+            return Some(w);
+        }
+        let _ = w.reply.send(Err(PipelineError::NotLeader));
+    }
+}
+
+/// Applies one committed txn and answers its client, if it is ours.
+fn apply(shared: &Shared, c: &Committed, local: Option<Waiting>) -> Result<(), String> {
+    let zxid = c.zxid();
+    let (applied, reply) =
+        effect(shared, c, local).map_err(|e| format!("applying txn {zxid:#x}: {e}"))?;
+    {
+        let _g = shared.tree_lock.write();
+        shared.watches.fire(&applied.events);
+        if !applied.writes.is_empty() {
+            warren_tree::write_changes(&shared.engine, zxid, &applied.writes)
+                .map_err(|e| format!("applying txn {zxid:#x}: {e}"))?;
+        }
+        shared.last_zxid.store(zxid, Ordering::SeqCst);
+    }
+    if let Some(id) = c.proposal {
+        shared.overlay.lock().applied(id);
+    }
+    shared.stats.txns.fetch_add(1, Ordering::Relaxed);
+    track_session(shared, c, &applied.outcome);
+    if let Some(reply) = reply {
+        let _ = reply.send(Ok((zxid, applied.outcome)));
+    }
+    Ok(())
+}
+
+/// What the txn does: the decision's changes when they are valid, else the apply
+/// function's.
+///
+/// # Errors
+/// Engine failures; under `warren.verifyApply` (and in debug builds), a decision that
+/// differs from the apply function's result, which is a bug: the server stops.
+fn effect(
+    shared: &Shared,
+    c: &Committed,
+    local: Option<Waiting>,
+) -> Result<(Applied, Option<oneshot::Sender<WriteResult>>), String> {
+    let compute = || warren_tree::compute(&shared.engine, &c.txn).map_err(|e| e.to_string());
+    let Some(w) = local else {
+        return Ok((compute()?, None));
+    };
+    if w.zxid_hint != c.zxid() {
+        return Ok((compute()?, Some(w.reply)));
+    }
+    let decided = Applied {
+        outcome: w.outcome,
+        events: w.events,
+        writes: w.writes,
+    };
+    if shared.config.verify_apply || cfg!(debug_assertions) {
+        let computed = compute()?;
+        if computed != decided {
+            return Err(format!(
+                "the changes decided for it differ from the apply function's \
+                 (decided {decided:?}, applied {computed:?})"
+            ));
+        }
+    }
+    Ok((decided, Some(w.reply)))
+}
+
+/// Keeps the live session table in step with committed session txns: a session exists
+/// from its createSession on, and is gone once its closeSession is applied.
+fn track_session(shared: &Shared, c: &Committed, outcome: &Outcome) {
+    let id = c.txn.header.client_id;
+    match (&c.txn.txn, outcome) {
+        (Txn::CreateSession(t), Outcome::SessionCreated) => {
+            shared.sessions.add(id, t.time_out.max(0) as u32);
+        }
+        (_, Outcome::SessionClosed) => {
+            // The connection, if any, is closed by whoever asked for the close: the
+            // client's own connection after the reply, or the expiry task.
+            shared.sessions.remove(id);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,137 @@
+//! The writer thread: decides each write's txn and proposes it.
+//!
+//! A txn is decided against the engine under the overlay, the changes of every txn
+//! proposed before it and not yet applied, so a pipelined `create /a` then `create /a/b`
+//! sees `/a`. The decision's changes go into the overlay under the proposal's id; the
+//! applier removes them once the engine holds them, and a proposal the log refuses is
+//! discarded from it again.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::oneshot;
+use warren_proto::txn::{LoggedTxn, TxnHeader};
+use warren_tree::{Change, Outcome, View, Writes};
+
+use super::{PipelineError, WriteRequest, WriteResult};
+use crate::log::Proposal;
+use crate::prep::{decide, PrepContext, WriteOp};
+use crate::state::Shared;
+
+/// A proposed txn waiting for its commit, with what deciding it worked out: valid as the
+/// txn's effect if it commits at `zxid_hint`.
+pub struct Waiting {
+    pub id: u64,
+    pub reply: oneshot::Sender<WriteResult>,
+    pub zxid_hint: i64,
+    pub writes: Writes,
+    pub outcome: Outcome,
+    pub events: Vec<Change>,
+}
+
+/// Runs the writer until the request channel closes.
+pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sender<Waiting>) {
+    let mut next_id = 1u64;
+    while let Ok(req) = rx.recv() {
+        if let Err(e) = admit(shared, &req) {
+            let _ = req.reply.send(Err(e));
+            continue;
+        }
+        let id = next_id;
+        next_id += 1;
+        match propose(shared, id, req, &waiting) {
+            Ok(()) => {}
+            Err((e, reply)) => {
+                if let PipelineError::Storage(what) = &e {
+                    shared.fail_stop(what);
+                }
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+/// Whether the request may be decided at all.
+fn admit(shared: &Shared, req: &WriteRequest) -> Result<(), PipelineError> {
+    if shared.stopping.load(Ordering::SeqCst) {
+        return Err(PipelineError::Stopped);
+    }
+    if matches!(req.op, WriteOp::Client(_)) && !shared.sessions.is_live(req.session) {
+        return Err(PipelineError::SessionExpired);
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+type Refused = (PipelineError, oneshot::Sender<WriteResult>);
+
+/// Decides the txn, records it in the overlay, queues it for the applier and proposes it.
+fn propose(
+    shared: &Shared,
+    id: u64,
+    req: WriteRequest,
+    waiting: &mpsc::Sender<Waiting>,
+) -> Result<(), Refused> {
+    let zxid_hint = shared.log.next_zxid_hint();
+    let mut header = TxnHeader {
+        client_id: req.session,
+        cxid: req.cxid,
+        zxid: zxid_hint,
+        time: now_ms(),
+        txn_type: 0,
+    };
+    let ctx = PrepContext {
+        who: &req.who,
+        session: req.session,
+        extended_types: shared.config.extended_types_enabled,
+        enforce_quota: shared.config.enforce_quota,
+    };
+    let decided = {
+        let mut overlay = shared.overlay.lock();
+        let mut view = View::new(&shared.engine, Some(&overlay));
+        match decide(&mut view, &header, &ctx, &req.op) {
+            Ok(d) => {
+                let writes = view.take_changes();
+                overlay.record(id, &writes);
+                Ok((d, writes))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let (d, writes) = match decided {
+        Ok(x) => x,
+        Err(e) => {
+            return Err((
+                PipelineError::Storage(format!("deciding a txn: {e}")),
+                req.reply,
+            ))
+        }
+    };
+    header.txn_type = d.txn.txn_type();
+    let txn = LoggedTxn {
+        header,
+        txn: d.txn,
+        digest: None,
+    };
+    if let Err(e) = shared.log.propose(Proposal { id, txn }) {
+        // Nothing was logged: forget the decision.
+        shared.overlay.lock().discard_after(id - 1);
+        return Err((PipelineError::from(e), req.reply));
+    }
+    // The applier waits for this when the commit arrives first.
+    let _ = waiting.send(Waiting {
+        id,
+        reply: req.reply,
+        zxid_hint,
+        writes,
+        outcome: d.outcome,
+        events: d.changes,
+    });
+    Ok(())
+}

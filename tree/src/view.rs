@@ -1,0 +1,270 @@
+//! The state a txn is decided and applied against.
+//!
+//! A [`View`] reads the engine's applied state, under the changes of txns that are
+//! logged but not yet applied (the [`Overlay`]), under the changes of the txn being
+//! built. The write pipeline decides each txn on a view with the overlay, so a txn sees
+//! every txn proposed before it; the apply step reads the engine alone, because by then
+//! every txn before it is applied.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use warren_engine::{Engine, ReadSeq, WriteBatch};
+use warren_proto::{Acl, JVec, Jute};
+
+use crate::keys::{acl_key, meta_key, node_key, NODE_COUNT};
+use crate::node::{acl_id, Node};
+use crate::{corrupt, KeyValues, TreeError, Writes};
+
+/// A pending value of a key: the proposal that wrote it, and the value (`None`: deleted).
+type Pending = (u64, Option<Vec<u8>>);
+
+/// The changes of proposed txns that the engine does not hold yet, by key. Each change
+/// carries the id of the proposal that made it (ids only grow), and a key changed by
+/// several pending proposals keeps all their values, newest last, so that discarding the
+/// newest proposals (a leader that lost its term) uncovers the older values again.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    entries: BTreeMap<Vec<u8>, Vec<Pending>>,
+    /// The keys each pending proposal changed, oldest proposal first.
+    proposals: BTreeMap<u64, Vec<Vec<u8>>>,
+}
+
+impl Overlay {
+    /// Records the changes of proposal `id`, which is newer than every recorded one.
+    pub fn record(&mut self, id: u64, changes: &[(Vec<u8>, Option<Vec<u8>>)]) {
+        for (k, v) in changes {
+            self.entries
+                .entry(k.clone())
+                .or_default()
+                .push((id, v.clone()));
+        }
+        self.proposals
+            .insert(id, changes.iter().map(|(k, _)| k.clone()).collect());
+    }
+
+    /// Forgets the changes of proposal `id` and of every older one: the engine holds them.
+    pub fn applied(&mut self, id: u64) {
+        let newer = self.proposals.split_off(&(id + 1));
+        let done = std::mem::replace(&mut self.proposals, newer);
+        for key in done.into_values().flatten() {
+            if let Some(stack) = self.entries.get_mut(&key) {
+                stack.retain(|(p, _)| *p > id);
+                if stack.is_empty() {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Drops the changes of every proposal newer than `id`: they will never commit.
+    pub fn discard_after(&mut self, id: u64) {
+        for key in self.proposals.split_off(&(id + 1)).into_values().flatten() {
+            if let Some(stack) = self.entries.get_mut(&key) {
+                stack.retain(|(p, _)| *p <= id);
+                if stack.is_empty() {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Whether no proposal is pending.
+    pub fn is_empty(&self) -> bool {
+        self.proposals.is_empty()
+    }
+
+    /// The newest pending value of `key`.
+    fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.entries.get(key).and_then(|s| s.last()).map(|(_, v)| v)
+    }
+}
+
+/// The state a txn is decided and applied against (see the module docs).
+pub struct View<'a> {
+    engine: &'a Engine,
+    overlay: Option<&'a Overlay>,
+    local: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> View<'a> {
+    /// A view of the engine under `overlay`.
+    pub fn new(engine: &'a Engine, overlay: Option<&'a Overlay>) -> View<'a> {
+        View {
+            engine,
+            overlay,
+            local: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a key.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TreeError> {
+        if let Some(v) = self.local.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.overlay.and_then(|o| o.get(key)) {
+            return Ok(v.clone());
+        }
+        Ok(self.engine.get(key, ReadSeq::Latest)?)
+    }
+
+    /// All live keys under `prefix`, in order. Only for small key ranges (a session's
+    /// ephemerals): it collects them.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, TreeError> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for kv in self.engine.scan_prefix(prefix, ReadSeq::Latest)? {
+            let (k, v) = kv?;
+            merged.insert(k, Some(v));
+        }
+        let range = (Bound::Included(prefix.to_vec()), Bound::Unbounded);
+        if let Some(o) = self.overlay {
+            for (k, stack) in o.entries.range(range.clone()) {
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                if let Some((_, v)) = stack.last() {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        for (k, v) in self.local.range(range) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            merged.insert(k.clone(), v.clone());
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.local.insert(key, Some(value));
+    }
+
+    pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.local.insert(key, None);
+    }
+
+    /// Reads a node.
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    pub fn node(&self, path: &str) -> Result<Option<Node>, TreeError> {
+        self.get(&node_key(path))?
+            .map(|b| Node::decode(&b))
+            .transpose()
+    }
+
+    /// Number of znodes, kept as a counter so nothing has to scan the tree for it.
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    pub fn node_count(&self) -> Result<i64, TreeError> {
+        match self.get(&meta_key(NODE_COUNT))? {
+            None => Ok(0),
+            Some(b) => {
+                let a: [u8; 8] = b
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("node count", format!("{} bytes", b.len())))?;
+                Ok(i64::from_le_bytes(a))
+            }
+        }
+    }
+
+    pub(crate) fn add_nodes(&mut self, delta: i64) -> Result<(), TreeError> {
+        let n = self.node_count()? + delta;
+        self.put(meta_key(NODE_COUNT), n.to_le_bytes().to_vec());
+        Ok(())
+    }
+
+    pub(crate) fn put_node(&mut self, path: &str, node: &Node) {
+        self.put(node_key(path), node.encode());
+    }
+
+    /// Reads an ACL list by id.
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    pub fn acl(&self, id: u64) -> Result<Vec<Acl>, TreeError> {
+        match self.get(&acl_key(id))? {
+            None => Err(corrupt("acl", format!("ACL id {id:#x} is missing"))),
+            Some(b) => Ok(JVec::<Acl>::from_bytes(&b)
+                .map_err(|e| corrupt("acl", e))?
+                .0),
+        }
+    }
+
+    pub(crate) fn intern_acl(&mut self, acl: &[Acl]) -> Result<u64, TreeError> {
+        let id = acl_id(acl);
+        if self.get(&acl_key(id))?.is_none() {
+            self.put(acl_key(id), JVec(acl.to_vec()).to_bytes());
+        }
+        Ok(id)
+    }
+
+    /// The changes made through this view, to log in the overlay and write to the engine.
+    pub fn take_changes(&mut self) -> Writes {
+        std::mem::take(&mut self.local).into_iter().collect()
+    }
+
+    /// Drops the changes made through this view (a failed multi's partial work).
+    pub fn discard(&mut self) {
+        self.local.clear();
+    }
+}
+
+/// Writes a set of changes to the engine as one atomic batch stamped with `zxid`.
+///
+/// # Errors
+/// Engine failures.
+pub fn write_changes(
+    engine: &Engine,
+    zxid: i64,
+    changes: &[(Vec<u8>, Option<Vec<u8>>)],
+) -> Result<(), TreeError> {
+    let mut batch = WriteBatch::default();
+    for (k, v) in changes {
+        match v {
+            Some(v) => batch.put(k.clone(), v.clone()),
+            None => batch.delete(k.clone()),
+        }
+    }
+    engine.write(zxid as u64, batch)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(k: &str, v: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+        (k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn discarding_newer_proposals_uncovers_older_values() {
+        let mut o = Overlay::default();
+        o.record(1, &[put("a", "1")]);
+        o.record(2, &[put("a", "2"), put("b", "2")]);
+        o.record(3, &[(b"a".to_vec(), None)]);
+        assert_eq!(o.get(b"a"), Some(&None));
+        o.discard_after(1);
+        assert_eq!(o.get(b"a"), Some(&Some(b"1".to_vec())));
+        assert_eq!(o.get(b"b"), None);
+        o.record(4, &[put("b", "4")]);
+        o.applied(1);
+        assert_eq!(o.get(b"a"), None);
+        assert_eq!(o.get(b"b"), Some(&Some(b"4".to_vec())));
+        o.applied(4);
+        assert!(o.is_empty() && o.entries.is_empty());
+    }
+}
