@@ -73,6 +73,8 @@ pub struct Warren {
     extra_cfg: String,
     child: Option<Child>,
     starts: usize,
+    /// A command the binary runs under (e.g. strace injecting faults), if any.
+    wrapper: Vec<String>,
 }
 
 impl Warren {
@@ -93,9 +95,51 @@ impl Warren {
             extra_cfg: extra_cfg.to_owned(),
             child: None,
             starts: 0,
+            wrapper: Vec::new(),
         };
         w.spawn();
         w
+    }
+
+    /// Starts a fresh server under `wrapper` (a command and its arguments, to which the
+    /// binary and its arguments are appended), for fault injection.
+    pub fn start_under(wrapper: &[&str], extra_cfg: &str) -> Warren {
+        let dir = tempfile::Builder::new()
+            .prefix("warren-test-")
+            .tempdir()
+            .expect("temp dir");
+        let mut w = Warren {
+            port: free_port(),
+            dir,
+            extra_cfg: extra_cfg.to_owned(),
+            child: None,
+            starts: 0,
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+        };
+        w.spawn();
+        w
+    }
+
+    /// Waits (bounded) for the process to exit by itself; its status, or `None` if it
+    /// is still running at the deadline.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + within;
+        let c = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(st)) = c.try_wait() {
+                self.child = None;
+                return Some(st);
+            }
+            if Instant::now() > end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The next start runs the binary directly, without the wrapper.
+    pub fn unwrap_command(&mut self) {
+        self.wrapper.clear();
     }
 
     /// Starts on an existing data dir (moved into the server's temp dir).
@@ -111,6 +155,7 @@ impl Warren {
             extra_cfg: extra_cfg.to_owned(),
             child: None,
             starts: 0,
+            wrapper: Vec::new(),
         };
         w.spawn();
         w
@@ -146,7 +191,15 @@ impl Warren {
         let log =
             std::fs::File::create(self.dir.path().join(format!("server.{}.log", self.starts)))
                 .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_warren"))
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_warren"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_warren")),
+        };
+        let child = cmd
             .arg("--config")
             .arg(&cfg)
             .arg("--port")
