@@ -5,6 +5,7 @@
 
 pub mod consts;
 pub mod error;
+pub mod java;
 pub mod jute;
 pub mod path;
 pub mod records;
