@@ -17,6 +17,7 @@ pub mod error;
 pub mod import;
 pub mod java;
 pub mod jute_text;
+mod log_header;
 pub mod recover;
 pub mod replay;
 pub mod snapshot_diff;
