@@ -12,6 +12,7 @@
 //!   with Apache ZooKeeper (throughput, latency, server memory) in the same run.
 
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![warn(missing_docs)]
 
 pub mod engine_bench;

@@ -2,9 +2,11 @@
 //! logs, shared by the server and the offline tools so both read the same bytes the same
 //! way.
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod consts;
 pub mod error;
+pub mod java;
 pub mod jute;
 pub mod path;
 pub mod records;

@@ -3,10 +3,12 @@
 //! and nothing after (no padding; ZooKeeper reads the end of the file as the end of the log).
 //! [`chop_warren`] does the same for Warren's WAL segments and wal dirs.
 
+use std::fmt::LowerHex;
 use std::io::Write;
 use std::path::Path;
 
 use crate::error::ToolError;
+use crate::log_header::HeaderLine;
 use crate::walfile::{WalFile, WalScan};
 use crate::zklog::{encode_entry, LogEnd, Scan, ZkLog, FILE_HEADER_LEN};
 
@@ -17,6 +19,101 @@ pub struct ChopSummary {
     pub kept: usize,
     /// Entries left out.
     pub dropped: usize,
+}
+
+/// Prints one line of the report.
+fn say(out: &mut dyn Write, s: &str) -> Result<(), ToolError> {
+    writeln!(out, "{s}").map_err(ToolError::Output)
+}
+
+/// The cut a chop makes through the entries of a log, ZooKeeper's or Warren's, taken in
+/// order: each entry up to and including the zxid asked for is kept, and must have a good
+/// checksum; the first entry after it ends the copy.
+struct Cut<Z> {
+    /// The zxid asked for, as the caller gave it.
+    asked: i64,
+    /// The same in the log's own zxid type (Warren's seqs are unsigned).
+    at: Z,
+    /// Entries kept so far.
+    kept: usize,
+    /// Whether an entry with exactly `at` was kept.
+    found: bool,
+    /// Whether an entry after `at` was seen: nothing more is kept.
+    past: bool,
+}
+
+impl<Z: Copy + PartialOrd + LowerHex> Cut<Z> {
+    fn new(asked: i64, at: Z) -> Cut<Z> {
+        Cut {
+            asked,
+            at,
+            kept: 0,
+            found: false,
+            past: false,
+        }
+    }
+
+    /// Takes the next entry, with `zxid`, at `offset` of `path`: `Ok(true)` when it is
+    /// kept, `Ok(false)` once past the cut. `bad_crc` holds the stored and computed
+    /// checksums, as the error shows them, when they differ.
+    ///
+    /// # Errors
+    /// [`ToolError::Corrupt`] for a kept entry with a bad checksum.
+    fn keep(
+        &mut self,
+        path: &Path,
+        offset: u64,
+        zxid: Z,
+        bad_crc: Option<(String, String)>,
+    ) -> Result<bool, ToolError> {
+        if self.past || zxid > self.at {
+            self.past = true;
+            return Ok(false);
+        }
+        if let Some((stored, computed)) = bad_crc {
+            return Err(ToolError::corrupt(
+                path,
+                offset,
+                format!(
+                    "checksum mismatch in zxid {zxid:#x} (stored {stored}, computed {computed}); run `txnlog recover` first"
+                ),
+            ));
+        }
+        self.kept += 1;
+        self.found |= zxid == self.at;
+        Ok(true)
+    }
+
+    /// Ends the chop of `input`, which holds `total` entries: when the zxid was found,
+    /// `write` writes the output and the result is reported; otherwise nothing is written.
+    ///
+    /// # Errors
+    /// [`ToolError::ZxidNotFound`], or what `write` or the report returns.
+    fn finish(
+        &self,
+        input: &Path,
+        total: usize,
+        out: &mut dyn Write,
+        write: impl FnOnce() -> Result<(), ToolError>,
+    ) -> Result<ChopSummary, ToolError> {
+        let (zxid, kept) = (self.asked, self.kept);
+        if !self.found {
+            say(out, &format!("This log does not contain zxid {zxid:x}"))?;
+            return Err(ToolError::ZxidNotFound {
+                path: input.to_owned(),
+                zxid,
+            });
+        }
+        write()?;
+        say(
+            out,
+            &format!("Chopping at {zxid:x} new log has {kept} records"),
+        )?;
+        Ok(ChopSummary {
+            kept,
+            dropped: total - kept,
+        })
+    }
 }
 
 /// Copies the entries of `input` with zxid <= `zxid` to the new file `output`, reporting
@@ -34,50 +131,34 @@ pub fn chop(
     out: &mut dyn Write,
 ) -> Result<ChopSummary, ToolError> {
     let log = ZkLog::open(input)?;
-    let say = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(ToolError::Output);
-    say(
-        out,
-        format!(
-            "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
-            log.header.dbid, log.header.version
-        ),
-    )?;
+    say(out, &log.header_line())?;
     let mut buf = log.bytes[..FILE_HEADER_LEN].to_vec();
-    let mut kept = 0usize;
+    let mut cut = Cut::new(zxid, zxid);
     let mut total = 0usize;
-    let mut found = false;
     let mut prev: Option<i64> = None;
-    let mut cut = false;
     for item in log.entries() {
         let e = match item {
             Scan::Entry(e) => e,
-            Scan::End(LogEnd::Truncated { offset, reason }) if !cut => {
+            Scan::End(LogEnd::Truncated { offset, reason }) if !cut.past => {
                 return Err(ToolError::corrupt(input, offset, reason));
             }
             Scan::End(_) => break,
         };
         total += 1;
-        if cut {
+        if cut.past {
             continue;
         }
         let (h, _) = e
             .txn_header()
             .map_err(|err| ToolError::corrupt(input, e.offset, format!("txn header: {err}")))?;
-        if h.zxid > zxid {
-            cut = true;
+        let bad_crc = (!e.crc_ok()).then(|| {
+            (
+                format!("{:#x}", e.stored_crc),
+                format!("{:#x}", e.computed_crc()),
+            )
+        });
+        if !cut.keep(input, e.offset, h.zxid, bad_crc)? {
             continue;
-        }
-        if !e.crc_ok() {
-            return Err(ToolError::corrupt(
-                input,
-                e.offset,
-                format!(
-                    "checksum mismatch in zxid {:#x} (stored {:#x}, computed {:#x}); run `txnlog recover` first",
-                    h.zxid,
-                    e.stored_crc,
-                    e.computed_crc()
-                ),
-            ));
         }
         if !e.eor_ok() {
             return Err(ToolError::corrupt(
@@ -92,44 +173,26 @@ pub fn chop(
                 if epoch == pepoch {
                     say(
                         out,
-                        format!("There is intra-epoch gap between {p:x} and {:x}", h.zxid),
+                        &format!("There is intra-epoch gap between {p:x} and {:x}", h.zxid),
                     )?;
                 } else if counter != 1 {
                     say(
                         out,
-                        format!("There is inter-epoch gap between {p:x} and {:x}", h.zxid),
+                        &format!("There is inter-epoch gap between {p:x} and {:x}", h.zxid),
                     )?;
                 }
             }
         }
         prev = Some(h.zxid);
-        found |= h.zxid == zxid;
         encode_entry(e.stored_crc, e.body, &mut buf);
-        kept += 1;
     }
-    if !found {
-        say(out, format!("This log does not contain zxid {zxid:x}"))?;
-        return Err(ToolError::ZxidNotFound {
-            path: input.to_owned(),
-            zxid,
-        });
-    }
-    create_new(output, &buf)?;
-    say(
-        out,
-        format!("Chopping at {zxid:x} new log has {kept} records"),
-    )?;
-    Ok(ChopSummary {
-        kept,
-        dropped: total - kept,
-    })
+    cut.finish(input, total, out, || create_new(output, &buf))
 }
 
-/// Copies the bytes of one Warren segment up to and including the record with seq `zxid`
-/// (or all of it when every record is below), returning the bytes, the records kept,
-/// whether `zxid` was found, and whether a later record was seen.
-fn cut_segment(path: &Path, zxid: u64) -> Result<(Vec<u8>, usize, bool, bool), ToolError> {
-    let seg = WalFile::open(path)?;
+/// Cuts one Warren segment: its bytes up to the last record `cut` keeps (all of them when
+/// every record is below the cut).
+fn cut_segment(seg: &WalFile, cut: &mut Cut<u64>) -> Result<Vec<u8>, ToolError> {
+    let path = &seg.path;
     if !seg.header.crc_ok {
         return Err(ToolError::corrupt(
             path,
@@ -138,27 +201,19 @@ fn cut_segment(path: &Path, zxid: u64) -> Result<(Vec<u8>, usize, bool, bool), T
         ));
     }
     let mut end = crate::walfile::HEADER_LEN as u64;
-    let (mut kept, mut found, mut beyond) = (0usize, false, false);
     for item in seg.frames() {
         match item {
             WalScan::Entry(e) => {
-                if e.seq > zxid {
-                    beyond = true;
+                let bad_crc = (!e.crc_ok()).then(|| {
+                    (
+                        format!("{:08x}", e.stored_crc),
+                        format!("{:08x}", e.computed_crc),
+                    )
+                });
+                if !cut.keep(path, e.offset, e.seq, bad_crc)? {
                     break;
                 }
-                if !e.crc_ok() {
-                    return Err(ToolError::corrupt(
-                        path,
-                        e.offset,
-                        format!(
-                            "checksum mismatch in zxid {:#x} (stored {:08x}, computed {:08x}); run `txnlog recover` first",
-                            e.seq, e.stored_crc, e.computed_crc
-                        ),
-                    ));
-                }
-                kept += 1;
                 end = e.end();
-                found |= e.seq == zxid;
             }
             WalScan::End { .. } => break,
             WalScan::Bad { offset, reason } => {
@@ -166,7 +221,7 @@ fn cut_segment(path: &Path, zxid: u64) -> Result<(Vec<u8>, usize, bool, bool), T
             }
         }
     }
-    Ok((seg.bytes[..end as usize].to_vec(), kept, found, beyond))
+    Ok(seg.bytes[..end as usize].to_vec())
 }
 
 fn create_new(path: &Path, bytes: &[u8]) -> Result<(), ToolError> {
@@ -204,69 +259,48 @@ pub fn chop_warren(
     output: &Path,
     out: &mut dyn Write,
 ) -> Result<ChopSummary, ToolError> {
-    let z = zxid as u64;
-    let say = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(ToolError::Output);
     let files = if input.is_dir() {
         crate::walfile::segments(input)?
     } else {
         vec![input.to_owned()]
     };
     let mut parts: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
-    let (mut kept, mut total, mut found, mut done) = (0usize, 0usize, false, false);
+    let mut cut = Cut::new(zxid, zxid as u64);
+    let mut total = 0usize;
     for f in &files {
         let seg = WalFile::open(f)?;
         total += seg
             .frames()
             .filter(|s| matches!(s, WalScan::Entry(_)))
             .count();
-        if done {
+        // Past the zxid: later segments are dropped whole.
+        if cut.found || cut.past {
             continue;
         }
-        let (bytes, k, hit, beyond) = cut_segment(f, z)?;
-        say(
-            out,
-            format!(
-                "Warren WAL segment with first zxid 0x{:x} format version {}",
-                seg.header.first_seq, seg.header.version
-            ),
-        )?;
-        if k > 0 {
+        let before = cut.kept;
+        let bytes = cut_segment(&seg, &mut cut)?;
+        say(out, &seg.header_line())?;
+        if cut.kept > before {
             parts.push((f.clone(), bytes));
         }
-        kept += k;
-        found |= hit;
-        // Past the zxid: later segments are dropped whole.
-        done = hit || beyond;
     }
-    if !found {
-        say(out, format!("This log does not contain zxid {zxid:x}"))?;
-        return Err(ToolError::ZxidNotFound {
-            path: input.to_owned(),
-            zxid,
-        });
-    }
-    if input.is_dir() {
-        if output.exists() {
-            return Err(ToolError::Usage(format!(
-                "{}: already exists; not overwriting it",
-                output.display()
-            )));
+    cut.finish(input, total, out, || {
+        if input.is_dir() {
+            if output.exists() {
+                return Err(ToolError::Usage(format!(
+                    "{}: already exists; not overwriting it",
+                    output.display()
+                )));
+            }
+            std::fs::create_dir_all(output).map_err(|e| ToolError::io(output, e))?;
+            for (src, bytes) in &parts {
+                let name = src.file_name().unwrap_or_default();
+                create_new(&output.join(name), bytes)?;
+            }
+            Ok(())
+        } else {
+            let bytes = parts.first().map(|p| p.1.as_slice()).unwrap_or_default();
+            create_new(output, bytes)
         }
-        std::fs::create_dir_all(output).map_err(|e| ToolError::io(output, e))?;
-        for (src, bytes) in &parts {
-            let name = src.file_name().unwrap_or_default();
-            create_new(&output.join(name), bytes)?;
-        }
-    } else {
-        let bytes = parts.first().map(|p| p.1.as_slice()).unwrap_or_default();
-        create_new(output, bytes)?;
-    }
-    say(
-        out,
-        format!("Chopping at {zxid:x} new log has {kept} records"),
-    )?;
-    Ok(ChopSummary {
-        kept,
-        dropped: total - kept,
     })
 }

@@ -7,6 +7,7 @@
 //! ([`datadir`]). One module per tool: `txnlog_dump`, `txnlog_verify`, `chop`, `recover`,
 //! `snapshot_dump`, `snapshot_diff`, `replay`, `import`, `check`.
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod check;
 pub mod chop;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod import;
 pub mod java;
 pub mod jute_text;
+mod log_header;
 pub mod recover;
 pub mod replay;
 pub mod snapshot_diff;

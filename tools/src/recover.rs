@@ -7,10 +7,11 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::ToolError;
-use crate::txnfmt::toolkit_line;
-use warren_proto::Jute;
+use warren_proto::{Jute, JuteError, TxnHeader};
 
+use crate::error::ToolError;
+use crate::log_header::HeaderLine;
+use crate::txnfmt::toolkit_line;
 use crate::walfile::{WalFile, WalScan};
 use crate::zklog::{LogEnd, Scan, ZkLog};
 
@@ -66,41 +67,117 @@ fn ask(out: &mut dyn Write, input: &mut dyn BufRead) -> Result<Answer, ToolError
     }
 }
 
-/// Reports a bad checksum and decides whether to fix it: always with `--yes`, otherwise
-/// by asking (an abort stops the whole recovery, writing nothing).
-fn confirm_fix(
-    opts: &RecoverOptions,
-    line: &str,
-    out: &mut dyn Write,
-    input: &mut dyn BufRead,
-) -> Result<bool, ToolError> {
-    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
-    if opts.yes {
-        say(out, &format!("CRC FIXED - {line}"))?;
-        return Ok(true);
-    }
-    say(out, &format!("CRC ERROR - {line}"))?;
-    match ask(out, input)? {
-        Answer::Yes => Ok(true),
-        Answer::No => Ok(false),
-        Answer::Abort => Err(ToolError::Aborted),
+/// Prints report text (each piece ends its own lines).
+fn say(out: &mut dyn Write, s: &str) -> Result<(), ToolError> {
+    out.write_all(s.as_bytes()).map_err(ToolError::Output)
+}
+
+/// The toolkit line for an entry whose txn header decoded (`rest` the bytes after it), or
+/// a placeholder naming the `what` at `offset` when it did not.
+fn entry_line(what: &str, offset: u64, header: Result<(TxnHeader, &[u8]), JuteError>) -> String {
+    match header {
+        Ok((h, rest)) => toolkit_line(&h, rest),
+        Err(err) => format!("<{what} at offset {offset}: {err}>\n"),
     }
 }
 
-/// Where a recovery writes: `--out`, or `FILE.fixed`; never over an existing file.
-fn output_path(file: &Path, opts: &RecoverOptions) -> Result<PathBuf, ToolError> {
-    let output = opts.out.clone().unwrap_or_else(|| {
-        let mut s = file.as_os_str().to_owned();
-        s.push(".fixed");
-        PathBuf::from(s)
-    });
-    if output.exists() {
-        return Err(ToolError::Usage(format!(
-            "recovery file {} already exists; not overwriting it",
-            output.display()
-        )));
+/// One recovery under way, of either kind of file: the output path, the dialogue about
+/// each entry's checksum, and the tally the closing lines report.
+struct Recovery<'a> {
+    opts: &'a RecoverOptions,
+    output: PathBuf,
+    /// Entries gone through.
+    count: usize,
+    /// Bad checksums found.
+    bad: usize,
+    /// Bad checksums to fix.
+    fixed: usize,
+}
+
+impl<'a> Recovery<'a> {
+    /// Starts recovering `file`, to `--out` or `FILE.fixed`; never over an existing file.
+    ///
+    /// # Errors
+    /// [`ToolError::Usage`] when the output exists.
+    fn new(file: &Path, opts: &'a RecoverOptions) -> Result<Recovery<'a>, ToolError> {
+        let output = opts.out.clone().unwrap_or_else(|| {
+            let mut s = file.as_os_str().to_owned();
+            s.push(".fixed");
+            PathBuf::from(s)
+        });
+        if output.exists() {
+            return Err(ToolError::Usage(format!(
+                "recovery file {} already exists; not overwriting it",
+                output.display()
+            )));
+        }
+        Ok(Recovery {
+            opts,
+            output,
+            count: 0,
+            bad: 0,
+            fixed: 0,
+        })
     }
-    Ok(output)
+
+    /// Goes through one entry, shown as `line`: a bad checksum is reported and fixed
+    /// always with `--yes`, otherwise when the user says so; `--verbose` prints every line.
+    /// Returns whether to fix this entry's checksum.
+    ///
+    /// # Errors
+    /// [`ToolError::Aborted`] when the user says so (the whole recovery stops, writing
+    /// nothing); I/O errors.
+    fn entry(
+        &mut self,
+        line: &str,
+        crc_ok: bool,
+        out: &mut dyn Write,
+        input: &mut dyn BufRead,
+    ) -> Result<bool, ToolError> {
+        self.count += 1;
+        let mut fix = false;
+        if !crc_ok {
+            self.bad += 1;
+            fix = if self.opts.yes {
+                say(out, &format!("CRC FIXED - {line}"))?;
+                true
+            } else {
+                say(out, &format!("CRC ERROR - {line}"))?;
+                match ask(out, input)? {
+                    Answer::Yes => true,
+                    Answer::No => false,
+                    Answer::Abort => return Err(ToolError::Aborted),
+                }
+            };
+            self.fixed += usize::from(fix);
+        }
+        if self.opts.verbose {
+            say(out, line)?;
+        }
+        Ok(fix)
+    }
+
+    /// Reports the end of the entries.
+    fn eof(&self, out: &mut dyn Write) -> Result<(), ToolError> {
+        say(out, &format!("EOF reached after {} txns.\n", self.count))
+    }
+
+    /// Reports the output, written with every fix, and sums the recovery up.
+    fn written(self, out: &mut dyn Write) -> Result<RecoverSummary, ToolError> {
+        say(
+            out,
+            &format!(
+                "Recovery file {} has been written with {} fixed CRC error(s)\n",
+                self.output.display(),
+                self.fixed
+            ),
+        )?;
+        Ok(RecoverSummary {
+            output: self.output,
+            fixed: self.fixed,
+            bad: self.bad,
+        })
+    }
 }
 
 /// Recovers `file`, talking on `out` and reading answers from `input`.
@@ -116,18 +193,10 @@ pub fn recover(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> Result<RecoverSummary, ToolError> {
-    let output = output_path(file, opts)?;
+    let mut rec = Recovery::new(file, opts)?;
     let log = ZkLog::open(file)?;
     let mut bytes = log.bytes.clone();
-    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
-    say(
-        out,
-        &format!(
-            "ZooKeeper Transactional Log File with dbid {} txnlog format version {}\n",
-            log.header.dbid, log.header.version
-        ),
-    )?;
-    let (mut fixed, mut bad, mut count) = (0usize, 0usize, 0usize);
+    say(out, &format!("{}\n", log.header_line()))?;
     for item in log.entries() {
         let e = match item {
             Scan::Entry(e) => e,
@@ -138,25 +207,14 @@ pub fn recover(
                         &format!("warning: offset {offset}: {reason}; left as it is\n"),
                     )?;
                 }
-                say(out, &format!("EOF reached after {count} txns.\n"))?;
+                rec.eof(out)?;
                 break;
             }
         };
-        let line = match e.txn_header() {
-            Ok((h, rest)) => toolkit_line(&h, rest),
-            Err(err) => format!("<entry at offset {}: {err}>\n", e.offset),
-        };
-        if !e.crc_ok() {
-            bad += 1;
-            let fix = confirm_fix(opts, &line, out, input)?;
-            if fix {
-                let at = e.offset as usize;
-                bytes[at..at + 8].copy_from_slice(&i64::from(e.computed_crc()).to_be_bytes());
-                fixed += 1;
-            }
-        }
-        if opts.verbose {
-            say(out, &line)?;
+        let line = entry_line("entry", e.offset, e.txn_header());
+        if rec.entry(&line, e.crc_ok(), out, input)? {
+            let at = e.offset as usize;
+            bytes[at..at + 8].copy_from_slice(&i64::from(e.computed_crc()).to_be_bytes());
         }
         if !e.eor_ok() {
             return Err(ToolError::corrupt(
@@ -165,24 +223,17 @@ pub fn recover(
                 "entry does not end with 'B': the last transaction was partial",
             ));
         }
-        count += 1;
     }
+    let output = &rec.output;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&output)
-        .map_err(|e| ToolError::io(&output, e))?;
+        .open(output)
+        .map_err(|e| ToolError::io(output, e))?;
     f.write_all(&bytes)
         .and_then(|()| f.sync_all())
-        .map_err(|e| ToolError::io(&output, e))?;
-    say(
-        out,
-        &format!(
-            "Recovery file {} has been written with {fixed} fixed CRC error(s)\n",
-            output.display()
-        ),
-    )?;
-    Ok(RecoverSummary { output, fixed, bad })
+        .map_err(|e| ToolError::io(output, e))?;
+    rec.written(out)
 }
 
 /// `txnlog recover` on a Warren WAL segment: the same dialogue as [`recover`]; the file is
@@ -198,17 +249,9 @@ pub fn recover_warren(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> Result<RecoverSummary, ToolError> {
-    let output = output_path(file, opts)?;
+    let mut rec = Recovery::new(file, opts)?;
     let seg = WalFile::open(file)?;
-    let say = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
-    say(
-        out,
-        &format!(
-            "Warren WAL segment with first zxid 0x{:x} format version {}\n",
-            seg.header.first_seq, seg.header.version
-        ),
-    )?;
-    let (mut bad, mut count) = (0usize, 0usize);
+    say(out, &format!("{}\n", seg.header_line()))?;
     let mut to_fix: Vec<u64> = Vec::new();
     let mut damage: Option<ToolError> = None;
     for item in seg.frames() {
@@ -224,41 +267,24 @@ pub fn recover_warren(
                 break;
             }
         };
-        count += 1;
-        let line = match warren_proto::txn::TxnHeader::from_bytes(e.payload) {
-            Ok(h) => toolkit_line(&h, e.payload.get(28..).unwrap_or_default()),
-            Err(err) => format!("<record at offset {}: {err}>\n", e.offset),
-        };
-        if !e.crc_ok() {
-            bad += 1;
-            let fix = confirm_fix(opts, &line, out, input)?;
-            if fix {
-                to_fix.push(e.offset);
-            }
-        }
-        if opts.verbose {
-            say(out, &line)?;
+        // The record is taken to start at byte 28, as before, though a TxnHeader is 32
+        // bytes long: the fields shown here are read 4 bytes early (`txnlog dump` reads
+        // them right).
+        let header =
+            TxnHeader::from_bytes(e.payload).map(|h| (h, e.payload.get(28..).unwrap_or_default()));
+        let line = entry_line("record", e.offset, header);
+        if rec.entry(&line, e.crc_ok(), out, input)? {
+            to_fix.push(e.offset);
         }
     }
-    say(out, &format!("EOF reached after {count} txns.\n"))?;
-    std::fs::copy(file, &output).map_err(|e| ToolError::io(&output, e))?;
+    rec.eof(out)?;
+    std::fs::copy(file, &rec.output).map_err(|e| ToolError::io(&rec.output, e))?;
     for &offset in &to_fix {
-        warren_wal::rewrite_record_checksum(&output, offset)?;
+        warren_wal::rewrite_record_checksum(&rec.output, offset)?;
     }
-    say(
-        out,
-        &format!(
-            "Recovery file {} has been written with {} fixed CRC error(s)\n",
-            output.display(),
-            to_fix.len()
-        ),
-    )?;
-    if let Some(e) = damage {
-        return Err(e);
+    let summary = rec.written(out)?;
+    match damage {
+        Some(e) => Err(e),
+        None => Ok(summary),
     }
-    Ok(RecoverSummary {
-        output,
-        fixed: to_fix.len(),
-        bad,
-    })
 }

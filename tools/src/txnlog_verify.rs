@@ -2,6 +2,7 @@
 //! that the txn decodes, that zxids go up) and reports each bad record with its file and
 //! offset. The caller turns a non-empty report into a non-zero exit.
 
+use std::fmt::LowerHex;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,81 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
 }
 
+impl VerifyReport {
+    /// Records a bad record of `file` at `offset`, adding its report line to `text`.
+    fn add(&mut self, text: &mut String, file: &Path, offset: u64, reason: String) {
+        text.push_str(&format!("{}: offset {offset}: {reason}\n", file.display()));
+        self.problems.push(Problem {
+            file: file.to_owned(),
+            offset,
+            reason,
+        });
+    }
+}
+
+/// Prints the report as the files are verified, above a progress bar over their bytes (on
+/// stderr, drawn only when it is a terminal).
+struct Printer<'a> {
+    bar: ProgressBar,
+    out: &'a mut dyn Write,
+}
+
+impl<'a> Printer<'a> {
+    /// A printer for files of `total` bytes in all.
+    fn new(total: u64, out: &'a mut dyn Write) -> Printer<'a> {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes}") {
+            bar.set_style(style);
+        }
+        Printer { bar, out }
+    }
+
+    /// Shows that `file` is being verified.
+    fn start(&self, file: &Path) {
+        self.bar.set_message(file.display().to_string());
+    }
+
+    /// Prints `text` above the bar.
+    fn print(&mut self, text: &str) -> Result<(), ToolError> {
+        let out = &mut *self.out;
+        self.bar
+            .suspend(|| out.write_all(text.as_bytes()))
+            .map_err(ToolError::Output)
+    }
+
+    /// Ends the report of `file`, `bytes` long: its lines so far (`text`), then a summary
+    /// of the `txns` read, the `range` of their zxids and the count of `bad` records.
+    fn file_done<Z: LowerHex>(
+        &mut self,
+        mut text: String,
+        file: &Path,
+        txns: u64,
+        range: Option<(Z, Z)>,
+        bad: usize,
+        bytes: u64,
+    ) -> Result<(), ToolError> {
+        let range = match range {
+            Some((a, b)) => format!(", zxid {a:#x} to {b:#x}"),
+            None => String::new(),
+        };
+        let verdict = if bad == 0 {
+            "ok".to_owned()
+        } else {
+            format!("{bad} bad")
+        };
+        text.push_str(&format!(
+            "{}: {txns} txns{range}: {verdict}\n",
+            file.display()
+        ));
+        self.bar.inc(bytes);
+        self.print(&text)
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// Verifies `path` (a log or a directory of logs), printing one line per problem and one
 /// summary line per file to `out`, with a progress bar on stderr when it is a terminal.
 ///
@@ -41,26 +117,18 @@ pub fn verify(path: &Path, out: &mut dyn Write) -> Result<VerifyReport, ToolErro
         .iter()
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes}") {
-        bar.set_style(style);
-    }
+    let mut printer = Printer::new(total, out);
     let mut report = VerifyReport::default();
     let mut last_zxid: Option<(i64, PathBuf)> = None;
     for f in &files {
-        bar.set_message(f.display().to_string());
+        printer.start(f);
         let before = report.problems.len();
         let log = ZkLog::open(f)?;
         let mut n = 0usize;
         let mut first: Option<i64> = None;
         let mut last: Option<i64> = None;
-        let mut bad = |offset: u64, reason: String| {
-            report.problems.push(Problem {
-                file: f.clone(),
-                offset,
-                reason,
-            })
-        };
+        let mut text = String::new();
+        let mut bad = |offset: u64, reason: String| report.add(&mut text, f, offset, reason);
         if log.header.version != 2 {
             bad(
                 4,
@@ -127,32 +195,12 @@ pub fn verify(path: &Path, out: &mut dyn Write) -> Result<VerifyReport, ToolErro
                 }
             }
         }
-        bar.inc(log.bytes.len() as u64);
         report.txns += n;
-        let found = &report.problems[before..];
-        let mut text = String::new();
-        for p in found {
-            text.push_str(&format!(
-                "{}: offset {}: {}\n",
-                p.file.display(),
-                p.offset,
-                p.reason
-            ));
-        }
-        let range = match (first, last) {
-            (Some(a), Some(b)) => format!(", zxid {a:#x} to {b:#x}"),
-            _ => String::new(),
-        };
-        let verdict = if found.is_empty() {
-            "ok".to_owned()
-        } else {
-            format!("{} bad", found.len())
-        };
-        text.push_str(&format!("{}: {n} txns{range}: {verdict}\n", f.display()));
-        bar.suspend(|| out.write_all(text.as_bytes()))
-            .map_err(ToolError::Output)?;
+        let found = report.problems.len() - before;
+        let range = first.zip(last);
+        printer.file_done(text, f, n as u64, range, found, log.bytes.len() as u64)?;
     }
-    bar.finish_and_clear();
+    printer.finish();
     Ok(report)
 }
 
@@ -184,15 +232,12 @@ pub fn verify_warren(
     };
     let faults = crate::walfile::own_faults(&wal_report);
     let total: u64 = wal_report.segments.iter().map(|s| s.file_len).sum();
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes}") {
-        bar.set_style(style);
-    }
+    let mut printer = Printer::new(total, out);
     let mut report = VerifyReport::default();
     for seg in &wal_report.segments {
-        bar.set_message(seg.path.display().to_string());
+        printer.start(&seg.path);
+        let before = report.problems.len();
         let mut text = String::new();
-        let mut bad = 0usize;
         for fault in faults.iter().filter(|f| f.file == seg.path) {
             match fault.kind {
                 warren_wal::FaultKind::TornTail => text.push_str(&format!(
@@ -202,18 +247,7 @@ pub fn verify_warren(
                     fault.reason
                 )),
                 warren_wal::FaultKind::Corrupt => {
-                    bad += 1;
-                    text.push_str(&format!(
-                        "{}: offset {}: {}\n",
-                        fault.file.display(),
-                        fault.offset,
-                        fault.reason
-                    ));
-                    report.problems.push(Problem {
-                        file: fault.file.clone(),
-                        offset: fault.offset,
-                        reason: fault.reason.clone(),
-                    });
+                    report.add(&mut text, &fault.file, fault.offset, fault.reason.clone());
                 }
             }
         }
@@ -235,56 +269,23 @@ pub fn verify_warren(
                     Ok(_) => None,
                 };
                 if let Some(reason) = problem {
-                    bad += 1;
-                    text.push_str(&format!(
-                        "{}: offset {}: {reason}\n",
-                        seg.path.display(),
-                        e.offset
-                    ));
-                    report.problems.push(Problem {
-                        file: seg.path.clone(),
-                        offset: e.offset,
-                        reason,
-                    });
+                    report.add(&mut text, &seg.path, e.offset, reason);
                 }
             }
         }
         report.txns += seg.records as usize;
-        let range = match (seg.first_seq, seg.last_seq) {
-            (Some(a), Some(b)) => format!(", zxid {a:#x} to {b:#x}"),
-            _ => String::new(),
-        };
-        let verdict = if bad == 0 {
-            "ok".to_owned()
-        } else {
-            format!("{bad} bad")
-        };
-        text.push_str(&format!(
-            "{}: {} txns{range}: {verdict}\n",
-            seg.path.display(),
-            seg.records
-        ));
-        bar.inc(seg.file_len);
-        bar.suspend(|| out.write_all(text.as_bytes()))
-            .map_err(ToolError::Output)?;
+        let bad = report.problems.len() - before;
+        let range = seg.first_seq.zip(seg.last_seq);
+        printer.file_done(text, &seg.path, seg.records, range, bad, seg.file_len)?;
     }
     // Faults not tied to one segment's scan (ordering between segments) are in the list too.
     for fault in &faults {
         if !wal_report.segments.iter().any(|s| s.path == fault.file) {
-            let line = format!(
-                "{}: offset {}: {}\n",
-                fault.file.display(),
-                fault.offset,
-                fault.reason
-            );
-            out.write_all(line.as_bytes()).map_err(ToolError::Output)?;
-            report.problems.push(Problem {
-                file: fault.file.clone(),
-                offset: fault.offset,
-                reason: fault.reason.clone(),
-            });
+            let mut line = String::new();
+            report.add(&mut line, &fault.file, fault.offset, fault.reason.clone());
+            printer.print(&line)?;
         }
     }
-    bar.finish_and_clear();
+    printer.finish();
     Ok(report)
 }

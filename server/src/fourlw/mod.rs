@@ -100,37 +100,7 @@ pub(crate) fn epoch_ms(t: SystemTime) -> i64 {
 
 /// A time as Java's `Date.toString` prints it, in UTC: `Sat Nov 21 23:20:56 UTC 2026`.
 pub(crate) fn java_date(t: SystemTime) -> String {
-    let secs = epoch_ms(t).div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
-        WD[days.rem_euclid(7) as usize],
-        MON[(m - 1) as usize],
-        d,
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60,
-        y
-    )
-}
-
-/// Days since 1970-01-01 to (year, month 1..12, day 1..31), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    warren_proto::java::date_to_string(epoch_ms(t))
 }
 
 /// Total bytes of the regular files under `dir` (0 if it cannot be read): what `dirs`
