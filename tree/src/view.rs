@@ -45,13 +45,16 @@ impl Overlay {
 
     /// Forgets the changes of proposal `id` and of every older one: the engine holds them.
     pub fn applied(&mut self, id: u64) {
-        let newer = self.proposals.split_off(&(id + 1));
-        let done = std::mem::replace(&mut self.proposals, newer);
-        for key in done.into_values().flatten() {
-            if let Some(stack) = self.entries.get_mut(&key) {
-                stack.retain(|(p, _)| *p > id);
-                if stack.is_empty() {
-                    self.entries.remove(&key);
+        while let Some(oldest) = self.proposals.first_entry() {
+            if *oldest.key() > id {
+                break;
+            }
+            for key in oldest.remove() {
+                if let Some(stack) = self.entries.get_mut(&key) {
+                    stack.retain(|(p, _)| *p > id);
+                    if stack.is_empty() {
+                        self.entries.remove(&key);
+                    }
                 }
             }
         }
