@@ -19,6 +19,8 @@ use axum::Router;
 use parking_lot::Mutex;
 use prometheus::{Encoder, Gauge, GaugeVec, IntCounter, IntGauge, Opts, Registry, TextEncoder};
 use tokio::net::TcpListener;
+use warren_engine::EngineStats;
+use warren_wal::WalStats;
 
 use crate::fourlw;
 use crate::state::Shared;
@@ -231,8 +233,20 @@ impl Metrics {
     pub fn render(&self, shared: &Shared) -> String {
         let _one_at_a_time = self.scrape.lock();
         let engine = shared.engine.stats();
-        let wal = shared.log.wal_stats();
-        let latency = shared.stats.latency();
+        self.set_gauges(shared, &engine);
+        self.set_float_gauges(shared, &engine);
+        self.set_counters(&shared.log.wal_stats(), &engine);
+        self.set_levels(&engine);
+        let mut buf = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::warn!("encoding metrics: {e}");
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Integer gauges: the engine's figures, and the rest from `mntr` under ZooKeeper's
+    /// names.
+    fn set_gauges(&self, shared: &Shared, engine: &EngineStats) {
         let (dsize, lsize) = fourlw::dirs::sizes(shared);
         let monitor = fourlw::mntr::rows(shared);
         let from_monitor = |name: &str| -> i64 {
@@ -259,11 +273,14 @@ impl Metrics {
                 "warren_engine_block_cache_bytes" => sat(engine.cache_charge),
                 "warren_engine_block_cache_capacity_bytes" => sat(engine.cache_capacity),
                 "warren_engine_persisted_zxid" => sat(engine.persisted_seq),
-                // The rest are `mntr` figures under ZooKeeper's names.
                 other => from_monitor(other),
             };
             g.set(v);
         }
+    }
+
+    fn set_float_gauges(&self, shared: &Shared, engine: &EngineStats) {
+        let latency = shared.stats.latency();
         let lookups = engine.cache_hits + engine.cache_misses;
         for (name, g) in &self.float_gauges {
             g.set(match *name {
@@ -276,6 +293,10 @@ impl Metrics {
                 _ => 0.0,
             });
         }
+    }
+
+    /// Counters mirror the log's and the engine's, which only grow.
+    fn set_counters(&self, wal: &WalStats, engine: &EngineStats) {
         for (name, c) in &self.counters {
             let v = match *name {
                 "warren_wal_appends_total" => wal.appends,
@@ -296,10 +317,12 @@ impl Metrics {
                 "warren_engine_point_reads_total" => engine.point_reads,
                 _ => 0,
             };
-            // The source counters only grow; mirror them exactly.
             c.reset();
             c.inc_by(v);
         }
+    }
+
+    fn set_levels(&self, engine: &EngineStats) {
         for (i, l) in engine.levels.iter().enumerate() {
             let level = i.to_string();
             self.level_bytes
@@ -309,11 +332,6 @@ impl Metrics {
                 .with_label_values(&[&level])
                 .set(l.files as f64);
         }
-        let mut buf = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
-            tracing::warn!("encoding metrics: {e}");
-        }
-        String::from_utf8_lossy(&buf).into_owned()
     }
 }
 

@@ -1,11 +1,14 @@
 //! Reads, served from the engine's applied state on the connection's own task.
 //!
-//! A read that leaves a watch runs under the tree's read lock, so that no txn can be
-//! applied between the read and the registration of the watch: either the read sees the
-//! change, or the watch fires for it.
+//! A read that leaves a watch runs under the tree's read lock, and its reply is queued on
+//! the connection before the lock is released ([`Reader::answer`]). No txn can be applied
+//! between the read and the registration of the watch, so either the read sees the change
+//! or the watch fires for it; and the event, which the applier queues under the write
+//! lock, always comes after the reply that set its watch. Clients register a watcher when
+//! that reply arrives, so an event ahead of it would be lost for good.
 
 use warren_engine::ReadSeq;
-use warren_proto::consts::{add_watch_mode, event, perms, watcher_type};
+use warren_proto::consts::{add_watch_mode, event, perms, watcher_type, xid};
 use warren_proto::request::OpResult;
 use warren_proto::{
     AddWatchRequest, AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo,
@@ -14,6 +17,7 @@ use warren_proto::{
 };
 
 use crate::acl::Identities;
+use crate::net::framing::reply_frame;
 use crate::net::{ConnId, Outbound};
 use crate::state::Shared;
 use crate::watch::{event_frame, WatchKind};
@@ -63,11 +67,10 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// Serves one read request.
-    ///
-    /// # Errors
-    /// Engine failures and corrupt records.
-    pub fn serve(&self, req: &Request) -> ReadResult {
+    /// Serves one read request and queues its reply (xid `xid`) on the connection;
+    /// returns the reply's zxid. A read that may leave a watch holds the tree's read lock
+    /// until its reply is queued (see the module docs).
+    pub fn answer(&self, xid: i32, req: &Request) -> i64 {
         let watching = matches!(
             req,
             Request::Exists(PathWatchRequest { watch: true, .. })
@@ -75,13 +78,33 @@ impl Reader<'_> {
                 | Request::GetChildren(PathWatchRequest { watch: true, .. })
                 | Request::GetChildren2(PathWatchRequest { watch: true, .. })
                 | Request::MultiRead(_)
+                | Request::AddWatch(_)
         );
+        let _guard = watching.then(|| self.shared.tree_lock.read());
+        let res = self.serve(req);
+        let zxid = self.reply_zxid();
+        let frame = match res {
+            Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
+            Ok(Err(code)) => reply_frame(xid, zxid, code, &[]),
+            Err(e) => {
+                tracing::error!("read failed: {e}");
+                reply_frame(xid, zxid, ErrorCode::SYSTEM_ERROR, &[])
+            }
+        };
+        self.out.send_frame(frame);
+        zxid
+    }
+
+    /// Serves one read request (the caller holds the tree lock if it leaves a watch).
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    fn serve(&self, req: &Request) -> ReadResult {
         // ZooKeeper's exists refuses a NUL in the path as a bad argument; other reads of
         // malformed paths simply find no node.
         if matches!(req, Request::Exists(r) if r.path.contains('\0')) {
             return Ok(Err(ErrorCode::BAD_ARGUMENTS));
         }
-        let _guard = watching.then(|| self.shared.tree_lock.read());
         let ok = |body: Vec<u8>| Ok(Ok(body));
         match req {
             Request::Exists(r) => self.exists(r),
@@ -224,7 +247,6 @@ impl Reader<'_> {
             add_watch_mode::PERSISTENT_RECURSIVE => WatchKind::PersistentRecursive,
             _ => return Ok(Err(ErrorCode::BAD_ARGUMENTS)),
         };
-        let _g = self.shared.tree_lock.read();
         self.shared.watches.add(self.conn, kind, &r.path);
         // ZooKeeper answers addWatch with an ErrorResponse of 0.
         Ok(Ok(ErrorResponse { err: 0 }.to_bytes()))
@@ -305,12 +327,23 @@ impl Reader<'_> {
         }
     }
 
-    /// Re-registers a reconnecting client's watches. A watch whose condition already
-    /// changed since `relative_zxid` (the last zxid the client saw) fires at once.
-    ///
-    /// # Errors
-    /// Engine failures.
-    pub fn set_watches(
+    /// Re-registers a reconnecting client's watches, and queues the setWatches reply
+    /// before any later event (under the tree lock); returns the reply's zxid. A watch
+    /// whose condition already changed since `relative_zxid` (the last zxid the client
+    /// saw) fires at once.
+    pub fn answer_set_watches(&self, relative_zxid: i64, lists: &[Vec<String>; 5]) -> i64 {
+        let _g = self.shared.tree_lock.read();
+        let [data, exist, child, persistent, recursive] = lists;
+        if let Err(e) = self.set_watches(relative_zxid, data, exist, child, persistent, recursive) {
+            tracing::error!("setWatches failed: {e}");
+        }
+        let zxid = self.shared.last_zxid();
+        self.out
+            .send_frame(reply_frame(xid::SET_WATCHES, zxid, ErrorCode::OK, &[]));
+        zxid
+    }
+
+    fn set_watches(
         &self,
         relative_zxid: i64,
         data: &[String],
@@ -319,7 +352,6 @@ impl Reader<'_> {
         persistent: &[String],
         recursive: &[String],
     ) -> Result<(), TreeError> {
-        let _g = self.shared.tree_lock.read();
         for p in persistent {
             self.shared.watches.add(self.conn, WatchKind::Persistent, p);
         }

@@ -15,19 +15,24 @@ use crate::acl::Identities;
 use crate::prep::WriteOp;
 use crate::state::Shared;
 
+/// The connection a handshake runs on.
+pub struct Caller<'a> {
+    pub conn: ConnId,
+    pub out: &'a Outbound,
+    pub peer: SocketAddr,
+    pub who: &'a Mutex<Arc<Identities>>,
+}
+
 /// Establishes or resumes the session; `None` when the connection must close.
 pub async fn handshake(
     shared: &Arc<Shared>,
     creq: &ConnectRequest,
-    conn: ConnId,
-    out: &Outbound,
-    peer: SocketAddr,
-    who: &Mutex<Arc<Identities>>,
+    caller: &Caller<'_>,
 ) -> Option<(i64, u32)> {
     let last = shared.last_zxid();
     if creq.last_zxid_seen > last {
         tracing::warn!(
-            %peer,
+            peer = %caller.peer,
             "refusing session: client has seen zxid {:#x}, this server's last is {last:#x}",
             creq.last_zxid_seen
         );
@@ -35,63 +40,18 @@ pub async fn handshake(
     }
     let (min, max) = shared.config.session_timeout_range();
     let timeout = (creq.time_out.max(0) as u32).clamp(min, max);
-    let refuse = |out: &Outbound| {
-        let resp = ConnectResponse {
-            protocol_version: 0,
-            time_out: 0,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: creq.read_only.map(|_| false),
-        };
-        out.send_frame(resp.to_bytes());
-        out.close();
-    };
-    let (session, timeout) = if creq.session_id == 0 {
-        let id = shared.sessions.next_id();
-        let w = who.lock().clone();
-        match shared
-            .pipeline()
-            .submit(
-                id,
-                0,
-                WriteOp::CreateSession {
-                    timeout_ms: timeout,
-                },
-                w,
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(%peer, "cannot create a session: {e}");
-                return None;
-            }
-        }
-        // The applier added the session to the table when its createSession committed.
-        let _ = shared.sessions.attach(id, conn, out.clone());
-        (id, timeout)
+    let established = if creq.session_id == 0 {
+        create(shared, timeout, caller).await
     } else {
-        let id = creq.session_id;
-        if creq.passwd != shared.sessions.password(id) {
-            tracing::info!(%peer, "session {id:#x}: wrong password");
-            refuse(out);
-            return None;
-        }
-        match shared.sessions.attach(id, conn, out.clone()) {
-            Some((t, old)) => {
-                if let Some((_, old_out)) = old {
-                    old_out.close();
-                }
-                (id, t)
-            }
-            None => {
-                tracing::info!(%peer, "session {id:#x} is expired or unknown");
-                refuse(out);
-                return None;
-            }
-        }
+        resume(shared, creq, caller)
     };
-    out.send_frame(
+    let Some((session, timeout)) = established else {
+        if creq.session_id != 0 {
+            refuse(creq, caller.out);
+        }
+        return None;
+    };
+    caller.out.send_frame(
         ConnectResponse {
             protocol_version: 0,
             time_out: timeout as i32,
@@ -102,4 +62,51 @@ pub async fn handshake(
         .to_bytes(),
     );
     Some((session, timeout))
+}
+
+/// A new session: a createSession txn, then the session is this connection's.
+async fn create(shared: &Shared, timeout: u32, caller: &Caller<'_>) -> Option<(i64, u32)> {
+    let id = shared.sessions.next_id();
+    let who = caller.who.lock().clone();
+    let op = WriteOp::CreateSession {
+        timeout_ms: timeout,
+    };
+    if let Err(e) = shared.pipeline().submit(id, 0, op, who).await {
+        tracing::warn!(peer = %caller.peer, "cannot create a session: {e}");
+        return None;
+    }
+    // The applier added the session to the table when its createSession committed.
+    let _ = shared.sessions.attach(id, caller.conn, caller.out.clone());
+    Some((id, timeout))
+}
+
+/// A reconnect: the password must match and the session must live; it moves to this
+/// connection, and the connection it was on before is closed.
+fn resume(shared: &Shared, creq: &ConnectRequest, caller: &Caller<'_>) -> Option<(i64, u32)> {
+    let id = creq.session_id;
+    if creq.passwd != shared.sessions.password(id) {
+        tracing::info!(peer = %caller.peer, "session {id:#x}: wrong password");
+        return None;
+    }
+    let Some((timeout, old)) = shared.sessions.attach(id, caller.conn, caller.out.clone()) else {
+        tracing::info!(peer = %caller.peer, "session {id:#x} is expired or unknown");
+        return None;
+    };
+    if let Some((_, old_out)) = old {
+        old_out.close();
+    }
+    Some((id, timeout))
+}
+
+/// ZooKeeper's answer to a reconnect it cannot accept: session id 0, then close.
+fn refuse(creq: &ConnectRequest, out: &Outbound) {
+    let resp = ConnectResponse {
+        protocol_version: 0,
+        time_out: 0,
+        session_id: 0,
+        passwd: vec![0; 16],
+        read_only: creq.read_only.map(|_| false),
+    };
+    out.send_frame(resp.to_bytes());
+    out.close();
 }

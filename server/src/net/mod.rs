@@ -76,9 +76,13 @@ pub async fn serve_connection<S>(
     let id: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     shared.stats.connection_opened(id, peer);
     let who = Arc::new(Mutex::new(Arc::new(identities(peer, x509))));
-    if let Some((session, timeout)) =
-        handshake::handshake(&shared, &creq, id, &out, peer, &who).await
-    {
+    let caller = handshake::Caller {
+        conn: id,
+        out: &out,
+        peer,
+        who: &who,
+    };
+    if let Some((session, timeout)) = handshake::handshake(&shared, &creq, &caller).await {
         shared.stats.connection_session(id, session, timeout);
         shared.watches.register_connection(id, out.clone());
         let conn = Arc::new(Conn {

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
-use warren_proto::consts::xid;
-use warren_proto::{ErrorCode, Request};
+use warren_proto::Request;
 
 use super::framing::reply_frame;
 use super::Conn;
@@ -43,9 +42,10 @@ pub enum Pending {
     },
 }
 
-/// A reply ready to send: the frame, its zxid, and whether the connection closes after it.
+/// A reply: the frame to send (`None` when the read queued it itself, under the tree
+/// lock), its zxid, and whether the connection closes after it.
 struct Answer {
-    frame: Vec<u8>,
+    frame: Option<Vec<u8>>,
     zxid: i64,
     close: bool,
 }
@@ -59,7 +59,9 @@ pub async fn respond(conn: Arc<Conn>, mut queue: mpsc::UnboundedReceiver<Slot>) 
             conn.out.close();
             return;
         };
-        conn.out.send_frame(a.frame);
+        if let Some(frame) = a.frame {
+            conn.out.send_frame(frame);
+        }
         conn.shared
             .stats
             .reply_sent(conn.id, slot.op, slot.xid, a.zxid, slot.started);
@@ -74,7 +76,7 @@ async fn answer(conn: &Conn, xid: i32, op: i32, kind: Pending) -> Option<Answer>
     let last = conn.shared.last_zxid();
     Some(match kind {
         Pending::Ready(frame) => Answer {
-            frame,
+            frame: Some(frame),
             zxid: last,
             close: false,
         },
@@ -89,7 +91,7 @@ async fn answer(conn: &Conn, xid: i32, op: i32, kind: Pending) -> Option<Answer>
                 Err(e) => (last, e.code(), Vec::new()),
             };
             Answer {
-                frame: reply_frame(xid, zxid, err, &body),
+                frame: Some(reply_frame(xid, zxid, err, &body)),
                 zxid,
                 close: close_after,
             }
@@ -114,22 +116,12 @@ fn reader<'a>(conn: &'a Conn, who: &'a crate::acl::Identities) -> Reader<'a> {
 
 /// Reads run on the connection's task: they are memtable or block-cache hits, or one
 /// small pread. (`block_in_place` here made tokio start a thread per busy connection,
-/// each with its own allocator and zstd caches.)
+/// each with its own allocator and zstd caches.) The reader queues its reply itself.
 fn read(conn: &Conn, xid: i32, req: &Request) -> Answer {
     let who = conn.who.lock().clone();
-    let reader = reader(conn, &who);
-    let res = reader.serve(req);
-    let zxid = reader.reply_zxid();
-    let frame = match res {
-        Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
-        Ok(Err(code)) => reply_frame(xid, zxid, code, &[]),
-        Err(e) => {
-            tracing::error!("read failed: {e}");
-            reply_frame(xid, zxid, ErrorCode::SYSTEM_ERROR, &[])
-        }
-    };
+    let zxid = reader(conn, &who).answer(xid, req);
     Answer {
-        frame,
+        frame: None,
         zxid,
         close: false,
     }
@@ -137,15 +129,9 @@ fn read(conn: &Conn, xid: i32, req: &Request) -> Answer {
 
 fn set_watches(conn: &Conn, relative_zxid: i64, lists: &[Vec<String>; 5]) -> Answer {
     let who = conn.who.lock().clone();
-    let [data, exist, child, persistent, recursive] = lists;
-    if let Err(e) =
-        reader(conn, &who).set_watches(relative_zxid, data, exist, child, persistent, recursive)
-    {
-        tracing::error!("setWatches failed: {e}");
-    }
-    let zxid = conn.shared.last_zxid();
+    let zxid = reader(conn, &who).answer_set_watches(relative_zxid, lists);
     Answer {
-        frame: reply_frame(xid::SET_WATCHES, zxid, ErrorCode::OK, &[]),
+        frame: None,
         zxid,
         close: false,
     }
