@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use warren_proto::consts::{add_watch_mode, event, op};
 use warren_proto::{
-    Acl, AddWatchRequest, CreateRequest, Jute, PathWatchRequest, Request, SetDataRequest,
+    Acl, AddWatchRequest, CreateRequest, PathWatchRequest, Request, SetDataRequest,
 };
 
 const NODES: usize = 4;
