@@ -6,6 +6,7 @@
 //! server's start-up and the offline tools cannot drift apart:
 //!
 //! - [`layout`]: where each part lives ([`DataDir`]), and the `myid` file;
+//! - [`lock`]: one process per data dir;
 //! - [`records`]: every record of a wal dir, read-only, with its file and offset;
 //! - [`replay`]: log records above the engine's persisted zxid, applied through
 //!   [`warren_tree::apply_committed`], the same function the live server applies with;
@@ -16,6 +17,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod layout;
+pub mod lock;
 pub mod open;
 pub mod records;
 pub mod replay;
@@ -23,7 +25,8 @@ pub mod replay;
 use std::path::PathBuf;
 
 pub use layout::DataDir;
-pub use open::{engine_options, open_engine, Opened};
+pub use lock::DataDirLock;
+pub use open::{engine_options, open_engine, Opened, Reading};
 pub use records::{LogRecord, WalRecords};
 pub use replay::{replay, Replayed};
 
@@ -70,6 +73,13 @@ pub enum DataDirError {
         #[source]
         source: warren_proto::JuteError,
     },
+    /// Another process has the data dir open.
+    #[error(
+        "{} is in use by another Warren process (a running server or tool holds its LOCK); \
+         stop that process first, or work on a copy of the directory",
+        path.display()
+    )]
+    Locked { path: PathBuf },
     /// The `myid` file does not hold a server id.
     #[error("{}: {reason}", path.display())]
     BadMyid { path: PathBuf, reason: String },

@@ -5,12 +5,15 @@ use std::path::Path;
 use warren_engine::{Engine, EngineOptions};
 use warren_wal::{Wal, WalOptions};
 
+use crate::lock::DataDirLock;
 use crate::records::{from_open_log, WalRecords};
 use crate::replay::{replay, Replayed};
 use crate::{DataDir, DataDirError};
 
 /// A data dir opened for serving: the engine caught up with the log.
 pub struct Opened {
+    /// Held for as long as the server runs.
+    pub lock: DataDirLock,
     pub engine: Engine,
     pub wal: Wal,
     /// The secret session passwords derive from.
@@ -19,6 +22,20 @@ pub struct Opened {
     pub last_zxid: u64,
     /// What recovery replayed.
     pub replayed: Replayed,
+}
+
+/// An engine opened by a tool, with the data dir's lock held until it is dropped.
+pub struct Reading {
+    pub engine: Engine,
+    _lock: DataDirLock,
+}
+
+impl std::ops::Deref for Reading {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
 }
 
 /// Engine options for the tools: the defaults, with `retention` txns of history.
@@ -59,6 +76,7 @@ impl DataDir {
                 source,
             })?;
         }
+        let lock = DataDirLock::acquire(&self.data_dir)?;
         let engine =
             Engine::open(&self.engine_dir, engine_opts).map_err(|source| DataDirError::Engine {
                 path: self.engine_dir.clone(),
@@ -76,6 +94,7 @@ impl DataDir {
         let replayed = replay(&engine, &self.wal_dir, from_open_log(&wal, from)?, None)?;
         let last_zxid = engine.last_seq().max(wal.last_seq());
         Ok(Opened {
+            lock,
             engine,
             wal,
             secret,
@@ -85,22 +104,25 @@ impl DataDir {
     }
 
     /// Opens the engine keeping `retention` txns of history, and replays the log tail
-    /// read-only (no lock, no repair), so "latest" means what the server would serve.
-    /// Nothing is flushed: the replayed state lives in this process's memtable only.
+    /// read-only (the log is neither locked nor repaired), so "latest" means what the
+    /// server would serve. Nothing is flushed: the replayed state lives in this process's
+    /// memtable only. The data dir's lock is held while the engine is open, so a tool
+    /// refuses to run beside a live server.
     ///
     /// # Errors
+    /// [`DataDirError::Locked`] when a server (or another tool) has the dir open;
     /// [`DataDirError`] for the engine, a bad log record (naming file and offset), or a
     /// payload that is not a txn.
-    pub fn open_read(&self, retention: u64) -> Result<Engine, DataDirError> {
+    pub fn open_read(&self, retention: u64) -> Result<Reading, DataDirError> {
+        let lock = DataDirLock::acquire(&self.data_dir)?;
         let engine = open_engine(&self.engine_dir, retention)?;
         if self.wal_dir.is_dir() {
-            replay(
-                &engine,
-                &self.wal_dir,
-                WalRecords::open(&self.wal_dir)?,
-                None,
-            )?;
+            let records = WalRecords::open(&self.wal_dir)?;
+            replay(&engine, &self.wal_dir, records, None)?;
         }
-        Ok(engine)
+        Ok(Reading {
+            engine,
+            _lock: lock,
+        })
     }
 }

@@ -42,6 +42,8 @@ pub enum StartError {
 pub struct Server {
     pub shared: Arc<Shared>,
     listener: TcpListener,
+    /// One process per data dir, for as long as the server runs.
+    _lock: warren_datadir::DataDirLock,
 }
 
 fn engine_options(cfg: &Config) -> EngineOptions {
@@ -99,7 +101,11 @@ impl Server {
             sessions = shared.sessions.len(),
             "warren is serving"
         );
-        Ok(Server { shared, listener })
+        Ok(Server {
+            shared,
+            listener,
+            _lock: opened.lock,
+        })
     }
 
     /// The address the client port is bound to.
