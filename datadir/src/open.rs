@@ -30,6 +30,16 @@ pub struct Reading {
     _lock: DataDirLock,
 }
 
+impl Reading {
+    /// Stops the engine's background work, then releases the lock.
+    ///
+    /// # Errors
+    /// The engine's, when its background work failed.
+    pub fn close(self) -> Result<(), warren_engine::EngineError> {
+        self.engine.close()
+    }
+}
+
 impl std::ops::Deref for Reading {
     type Target = Engine;
 
