@@ -786,3 +786,30 @@ fn reference_is_stopped_by_its_guard() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// deleteContainer (opcode 20) is the server's own reaper request; a client that sends it
+/// must not get around the ACLs that guard a plain delete. The path is sent both as a jute
+/// string and as raw bytes.
+#[test]
+fn delete_container_from_a_client() {
+    let jute = |p: &str| {
+        let mut b = Vec::new();
+        warren_proto::Jute::write(&p.to_owned(), &mut b);
+        b
+    };
+    check(
+        "delete_container_from_a_client",
+        &[
+            Req(0, create("/dcp", 0)),
+            Req(0, create("/dcp/x", 0)),
+            Req(0, create("/dcp/y", 0)),
+            Req(0, set_acl("/dcp", vec![acl(1, "world", "anyone")], -1)),
+            Req(1, delete("/dcp/x", -1)),
+            Bytes(1, 20, jute("/dcp/x")),
+            Req(1, exists("/dcp/x", false)),
+            Bytes(1, 20, b"/dcp/y".to_vec()),
+            Req(1, exists("/dcp/y", false)),
+            Ping(1),
+        ],
+    );
+}

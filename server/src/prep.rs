@@ -27,6 +27,8 @@ pub struct PrepContext<'a> {
     pub session: i64,
     pub extended_types: bool,
     pub enforce_quota: bool,
+    /// The server's own request (the reaper's deleteContainer), not a client's.
+    pub from_server: bool,
 }
 
 /// A write as the pipeline receives it.
@@ -200,7 +202,12 @@ fn prep(view: &View<'_>, ctx: &PrepContext<'_>, req: &Request) -> Result<Prepped
             op::CREATE_TTL
         )?),
         Request::Delete(req) => return prep_delete(view, ctx, req),
-        Request::DeleteContainer(req) => return prep_delete_container(view, req),
+        // deleteContainer skips the ACL checks of a delete: only the server's own reaper
+        // may send it. From a client it is a bad argument, as ZooKeeper answers.
+        Request::DeleteContainer(req) if ctx.from_server => {
+            return prep_delete_container(view, req)
+        }
+        Request::DeleteContainer(_) => return Ok(Err(ErrorCode::BAD_ARGUMENTS)),
         Request::SetData(req) => return prep_set_data(view, ctx, req),
         Request::SetAcl(req) => return prep_set_acl(view, ctx, req),
         Request::Check(req) => return prep_check(view, ctx, req),

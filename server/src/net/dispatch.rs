@@ -10,7 +10,8 @@ use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use warren_proto::consts::{op, xid};
 use warren_proto::{
-    ErrorCode, Id, Jute, JuteError, Reader as JReader, Request, RequestHeader, SaslRequest,
+    ErrorCode, Id, Jute, JuteError, PathRequest, Reader as JReader, Request, RequestHeader,
+    SaslRequest,
 };
 
 use super::framing::{read_frame, reply_frame};
@@ -84,6 +85,12 @@ fn decode(conn: &Conn, body: &[u8]) -> Decoded {
             return Decoded::Malformed;
         }
     };
+    if hdr.op == op::DELETE_CONTAINER {
+        // Only the server may delete containers; a client's request is refused whatever
+        // its body holds (prep answers it with BADARGUMENTS, as ZooKeeper does).
+        let path = String::new();
+        return Decoded::Request(hdr, Request::DeleteContainer(PathRequest { path }));
+    }
     match Request::decode(hdr.op, &mut r) {
         Ok(req) => Decoded::Request(hdr, req),
         Err(JuteError::Unknown { what: "opcode", .. }) => {

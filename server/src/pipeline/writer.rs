@@ -91,6 +91,7 @@ fn propose(
         session: req.session,
         extended_types: shared.config.extended_types_enabled,
         enforce_quota: shared.config.enforce_quota,
+        from_server: matches!(req.op, WriteOp::System(_)),
     };
     let decided = {
         let mut overlay = shared.overlay.lock();
