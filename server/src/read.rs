@@ -23,13 +23,16 @@ use crate::state::Shared;
 use crate::watch::{event_frame, WatchKind};
 use warren_tree::{self as tree, Node, TreeError, View};
 
-/// The connection a read comes from.
+/// The connection a read comes from, and the sequence number it reads at.
+#[derive(Clone, Copy)]
 pub struct Reader<'a> {
     pub shared: &'a Shared,
     pub conn: ConnId,
     pub session: i64,
     pub who: &'a Identities,
     pub out: &'a Outbound,
+    /// `Latest`, or a pinned snapshot's zxid for a request that reads several keys.
+    pub at: ReadSeq,
 }
 
 /// A read's answer: an error code, or a body to send after the reply header.
@@ -45,12 +48,16 @@ macro_rules! tri {
 }
 
 impl Reader<'_> {
+    fn view(&self) -> View<'_> {
+        View::at(&self.shared.engine, self.at)
+    }
+
     fn node(&self, path: &str) -> Result<Option<Node>, TreeError> {
-        View::new(&self.shared.engine, None).node(path)
+        self.view().node(path)
     }
 
     fn acl_check(&self, node: &Node, perm: i32) -> Result<Result<(), ErrorCode>, TreeError> {
-        let acl = View::new(&self.shared.engine, None).acl(node.acl_id)?;
+        let acl = self.view().acl(node.acl_id)?;
         Ok(self.who.check(&acl, perm))
     }
 
@@ -58,7 +65,7 @@ impl Reader<'_> {
     fn children(&self, path: &str) -> Result<Vec<String>, TreeError> {
         let prefix = tree::children_prefix(path);
         let mut out = Vec::new();
-        for kv in self.shared.engine.scan_prefix(&prefix, ReadSeq::Latest)? {
+        for kv in self.shared.engine.scan_prefix(&prefix, self.at)? {
             let (k, _) = kv?;
             if let Ok(name) = std::str::from_utf8(&k[prefix.len()..]) {
                 out.push(name.to_owned());
@@ -81,7 +88,25 @@ impl Reader<'_> {
                 | Request::AddWatch(_)
         );
         let _guard = watching.then(|| self.shared.tree_lock.read());
-        let res = self.serve(req);
+        // A request that reads several keys (a node and its children, several nodes)
+        // reads them all at one pinned zxid, so its answer is consistent.
+        let several = matches!(
+            req,
+            Request::GetChildren(_)
+                | Request::GetChildren2(_)
+                | Request::MultiRead(_)
+                | Request::GetAllChildrenNumber(_)
+                | Request::GetEphemerals(_)
+        );
+        let snapshot = several.then(|| self.shared.engine.snapshot());
+        let res = match &snapshot {
+            Some(snap) => Reader {
+                at: snap.read_seq(),
+                ..*self
+            }
+            .serve(req),
+            None => self.serve(req),
+        };
         let zxid = self.reply_zxid();
         let frame = match res {
             Ok(Ok(body)) => reply_frame(xid, zxid, ErrorCode::OK, &body),
@@ -160,7 +185,7 @@ impl Reader<'_> {
     fn get_acl(&self, r: &PathRequest) -> ReadResult {
         let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
         tri!(self.acl_check(&n, perms::READ | perms::ADMIN)?);
-        let mut acl = View::new(&self.shared.engine, None).acl(n.acl_id)?;
+        let mut acl = self.view().acl(n.acl_id)?;
         if !self.who.allows(&acl, perms::ADMIN) {
             for a in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
                 if let Some((user, _)) = a.id.id.split_once(':') {
@@ -185,7 +210,7 @@ impl Reader<'_> {
     }
 
     fn get_ephemerals(&self, r: &PathRequest) -> ReadResult {
-        let all = tree::session_ephemerals(&View::new(&self.shared.engine, None), self.session)?;
+        let all = tree::session_ephemerals(&self.view(), self.session)?;
         let prefix = r.path.as_str();
         Ok(Ok(ChildrenResponse {
             children: all
@@ -289,7 +314,7 @@ impl Reader<'_> {
             let mut prefix = vec![tree::NODES];
             prefix.extend_from_slice(base.as_bytes());
             prefix.push(sep);
-            for kv in self.shared.engine.scan_prefix(&prefix, ReadSeq::Latest)? {
+            for kv in self.shared.engine.scan_prefix(&prefix, self.at)? {
                 kv?;
                 n += 1;
             }

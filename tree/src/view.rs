@@ -86,6 +86,7 @@ impl Overlay {
 /// The state a txn is decided and applied against (see the module docs).
 pub struct View<'a> {
     engine: &'a Engine,
+    at: ReadSeq,
     overlay: Option<&'a Overlay>,
     local: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
@@ -95,8 +96,18 @@ impl<'a> View<'a> {
     pub fn new(engine: &'a Engine, overlay: Option<&'a Overlay>) -> View<'a> {
         View {
             engine,
+            at: ReadSeq::Latest,
             overlay,
             local: BTreeMap::new(),
+        }
+    }
+
+    /// A view of the engine as of `at` (a pinned snapshot's sequence number, so a
+    /// request that reads several keys sees them all at one zxid).
+    pub fn at(engine: &'a Engine, at: ReadSeq) -> View<'a> {
+        View {
+            at,
+            ..View::new(engine, None)
         }
     }
 
@@ -111,7 +122,7 @@ impl<'a> View<'a> {
         if let Some(v) = self.overlay.and_then(|o| o.get(key)) {
             return Ok(v.clone());
         }
-        Ok(self.engine.get(key, ReadSeq::Latest)?)
+        Ok(self.engine.get(key, self.at)?)
     }
 
     /// All live keys under `prefix`, in order. Only for small key ranges (a session's
@@ -121,7 +132,7 @@ impl<'a> View<'a> {
     /// Engine failures.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, TreeError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for kv in self.engine.scan_prefix(prefix, ReadSeq::Latest)? {
+        for kv in self.engine.scan_prefix(prefix, self.at)? {
             let (k, v) = kv?;
             merged.insert(k, Some(v));
         }

@@ -111,6 +111,7 @@ fn reader<'a>(conn: &'a Conn, who: &'a crate::acl::Identities) -> Reader<'a> {
         session: conn.session,
         who,
         out: &conn.out,
+        at: warren_engine::ReadSeq::Latest,
     }
 }
 
