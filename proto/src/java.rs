@@ -62,6 +62,16 @@ pub fn date_to_string(ms: i64) -> String {
     )
 }
 
+/// ZooKeeper's build-date form (`yyyy-MM-dd HH:mm 'UTC'`), as `srvr` prints it after
+/// "built on": `2024-12-29 17:54 UTC`.
+pub fn build_date(ms: i64) -> String {
+    let c = civil(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute
+    )
+}
+
 /// `DateFormat.getDateTimeInstance(SHORT, LONG)` in the US locale and UTC, as the txn log
 /// toolkit prints every txn's time: `11/21/26, 10:58:31 PM UTC`.
 pub fn short_long_date(ms: i64) -> String {
@@ -85,6 +95,11 @@ pub fn short_long_date(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_dates_read_like_zookeepers() {
+        assert_eq!(build_date(1_735_494_840_000), "2024-12-29 17:54 UTC");
+    }
 
     #[test]
     fn dates_match_the_jvm_formats_in_utc() {

@@ -46,11 +46,13 @@ pub fn detect(first: &[u8; 4]) -> Option<&'static str> {
     WORDS.iter().copied().find(|w| *w == s)
 }
 
-/// The version string clients and scripts parse.
+/// The version string clients and scripts parse, in ZooKeeper's form
+/// (`3.8.0-<commit>, built on 2024-12-29 17:54 UTC`); the date is stamped by build.rs.
 pub const VERSION: &str = concat!(
     "3.8.0-warren-",
     env!("CARGO_PKG_VERSION"),
-    ", built on 01/01/1970 00:00 GMT"
+    ", built on ",
+    env!("WARREN_BUILD_DATE")
 );
 
 /// Runs a word and returns its text.
