@@ -574,12 +574,102 @@ fn per_s(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }
 
+/// Runs the six steps of the module docs on one engine, opened by `open` in `dir`, and
+/// gathers its figures. The engine is closed before the figures are worked out.
 fn run_one(
     args: &EngineBenchArgs,
     dir: &Path,
     open: impl FnOnce(&Path) -> Result<Box<dyn Store>, BenchError>,
 ) -> Result<EngineFigures, BenchError> {
     std::fs::create_dir_all(dir).map_err(|e| BenchError::io(dir, e))?;
+    // What opening the engine writes counts towards the fill's write amplification.
+    let io_start = ProcIo::now();
+    let mut store = open(dir)?;
+    let name = if dir.ends_with("fjall") {
+        "fjall"
+    } else {
+        "warren"
+    };
+    let mut writes = measure_writes(args, &mut *store, io_start)?;
+    let mut scans = if args.workload == Workload::Scan {
+        Some(measure_scans(args, &mut *store, name)?)
+    } else {
+        None
+    };
+    let space = measure_space(args, &mut *store, dir)?;
+    let mut reads = measure_cold_reads(args, &mut *store, name)?;
+    let details = store.details();
+    store.close()?;
+
+    let read_p50_us = reads.lat.quantile_us(0.5);
+    let read_p99_us = reads.lat.quantile_us(0.99);
+    let (ops_per_s, p50_us, p99_us) = match args.workload {
+        Workload::Fill | Workload::Overwrite => (
+            per_s(args.keys, writes.time),
+            writes.lat.quantile_us(0.5),
+            writes.lat.quantile_us(0.99),
+        ),
+        Workload::Readrandom => (reads.ops_per_s, read_p50_us, read_p99_us),
+        Workload::Scan => match &mut scans {
+            Some(sc) => (
+                sc.ops_per_s,
+                sc.lat.quantile_us(0.5),
+                sc.lat.quantile_us(0.99),
+            ),
+            None => (0.0, 0.0, 0.0),
+        },
+    };
+    Ok(EngineFigures {
+        engine: name.to_string(),
+        ops_per_s,
+        p50_us,
+        p99_us,
+        write_amp: writes.write_amp,
+        write_amp_counters: writes.write_amp_counters,
+        read_amp: reads.read_amp,
+        space_amp: space.space_amp,
+        disk_bytes: space.disk_bytes,
+        live_logical_bytes: space.live,
+        user_bytes_written: writes.user_bytes,
+        disk_bytes_written: writes.disk_written,
+        fill_ops_per_s: writes.fill_ops_per_s,
+        settle_s: writes.settle_s,
+        compact_s: space.compact_s,
+        reads: reads.reads,
+        read_ops_per_s: reads.ops_per_s,
+        read_p50_us,
+        read_p99_us,
+        disk_read_bytes_per_read: reads.disk_read_bytes_per_read,
+        full_scan_entries_per_s: scans.as_ref().map(|sc| sc.full_scan_entries_per_s),
+        details,
+    })
+}
+
+/// Steps 1–3: what the measured write phase (the fill, or for `overwrite` the second
+/// pass) and the settling after it cost.
+struct WriteFigures {
+    /// Per-txn latencies of the measured write phase.
+    lat: Latencies,
+    /// How long the measured write phase took.
+    time: Duration,
+    /// Keys per second of the initial fill.
+    fill_ops_per_s: f64,
+    settle_s: f64,
+    /// User bytes (key + value) of the measured phase.
+    user_bytes: u64,
+    /// Disk bytes written over the measured phase and the settling.
+    disk_written: u64,
+    write_amp: f64,
+    write_amp_counters: Option<f64>,
+}
+
+/// Fills (and for `overwrite` settles and writes every key again), then settles, counting
+/// the bytes written from `io_start` (or from the start of the second pass) on.
+fn measure_writes(
+    args: &EngineBenchArgs,
+    store: &mut dyn Store,
+    io_start: Option<ProcIo>,
+) -> Result<WriteFigures, BenchError> {
     let n = args.keys;
     let mut plan = WritePlan {
         keys: n,
@@ -589,20 +679,13 @@ fn run_one(
         round: 0,
         stride: 1,
     };
-    let io_start = ProcIo::now();
-    let mut store = open(dir)?;
-    let name = if dir.ends_with("fjall") {
-        "fjall"
-    } else {
-        "warren"
-    };
 
     // 1. Fill.
     let t = Instant::now();
-    let mut write_lat = store.write_phase(&plan)?;
+    let mut lat = store.write_phase(&plan)?;
     let fill_time = t.elapsed();
     let fill_ops_per_s = per_s(n, fill_time);
-    let (mut io0, mut counters0, mut write_time) = (io_start, Some(0), fill_time);
+    let (mut io0, mut counters0, mut time) = (io_start, Some(0), fill_time);
 
     // 2. Overwrite.
     if args.workload == Workload::Overwrite {
@@ -612,8 +695,8 @@ fn run_one(
         plan.round = 1;
         plan.stride = permutation_stride(n);
         let t = Instant::now();
-        write_lat = store.write_phase(&plan)?;
-        write_time = t.elapsed();
+        lat = store.write_phase(&plan)?;
+        time = t.elapsed();
     }
 
     // 3. Settle.
@@ -631,57 +714,122 @@ fn run_one(
         // No /proc/self/io: the engine's own counters are the best we have.
         _ => counter_written.unwrap_or(0),
     };
-    let write_amp = disk_written as f64 / user as f64;
+    Ok(WriteFigures {
+        lat,
+        time,
+        fill_ops_per_s,
+        settle_s,
+        user_bytes: user,
+        disk_written,
+        write_amp: disk_written as f64 / user as f64,
+        write_amp_counters,
+    })
+}
 
-    // 4. Scans.
-    let mut full_scan_entries_per_s = None;
-    let mut scan_figures = None;
-    if args.workload == Workload::Scan {
-        let t = Instant::now();
-        let seen = store.full_scan()?;
-        if seen != n {
+/// Step 4 (`scan` only): one full scan, then the range scans the figures are for.
+struct ScanFigures {
+    full_scan_entries_per_s: f64,
+    /// Range scans per second.
+    ops_per_s: f64,
+    /// Latency of each range scan.
+    lat: Latencies,
+}
+
+/// A full scan, which must see every key, then range scans from random existing keys,
+/// each of which must find something.
+fn measure_scans(
+    args: &EngineBenchArgs,
+    store: &mut dyn Store,
+    name: &str,
+) -> Result<ScanFigures, BenchError> {
+    let n = args.keys;
+    let t = Instant::now();
+    let seen = store.full_scan()?;
+    if seen != n {
+        return Err(BenchError::WrongResult(format!(
+            "{name}: full scan returned {seen} entries, expected {n}"
+        )));
+    }
+    let full_scan_entries_per_s = per_s(n, t.elapsed());
+    let scans = args.range_scans();
+    let mut lat = Latencies::with_capacity(scans as usize);
+    let t = Instant::now();
+    for r in 0..scans {
+        let k = key_of(mix64(r ^ 0x0123_4567) % n);
+        let s = Instant::now();
+        let got = store.range_scan(&k, RANGE_SCAN_LEN)?;
+        lat.record(s.elapsed());
+        if got == 0 {
             return Err(BenchError::WrongResult(format!(
-                "{name}: full scan returned {seen} entries, expected {n}"
+                "{name}: range scan from an existing key returned nothing"
             )));
         }
-        full_scan_entries_per_s = Some(per_s(n, t.elapsed()));
-        let scans = args.range_scans();
-        let mut lat = Latencies::with_capacity(scans as usize);
-        let t = Instant::now();
-        for r in 0..scans {
-            let k = key_of(mix64(r ^ 0x0123_4567) % n);
-            let s = Instant::now();
-            let got = store.range_scan(&k, RANGE_SCAN_LEN)?;
-            lat.record(s.elapsed());
-            if got == 0 {
-                return Err(BenchError::WrongResult(format!(
-                    "{name}: range scan from an existing key returned nothing"
-                )));
-            }
-        }
-        scan_figures = Some((per_s(scans, t.elapsed()), lat));
     }
+    Ok(ScanFigures {
+        full_scan_entries_per_s,
+        ops_per_s: per_s(scans, t.elapsed()),
+        lat,
+    })
+}
 
-    // 5. Compact, then measure space.
+/// Step 5: the major compaction's duration and the space the files take after it.
+struct SpaceFigures {
+    compact_s: f64,
+    disk_bytes: u64,
+    /// N × (key + value bytes).
+    live: u64,
+    space_amp: f64,
+}
+
+/// Compacts fully (dropping logs no longer needed), then measures every file in `dir`.
+fn measure_space(
+    args: &EngineBenchArgs,
+    store: &mut dyn Store,
+    dir: &Path,
+) -> Result<SpaceFigures, BenchError> {
     let t = Instant::now();
     store.compact()?;
     let compact_s = t.elapsed().as_secs_f64();
     let disk_bytes = dir_bytes(dir)?;
-    let live = n * (KEY_LEN + args.value_size) as u64;
-    let space_amp = disk_bytes as f64 / live as f64;
+    let live = args.keys * (KEY_LEN + args.value_size) as u64;
+    Ok(SpaceFigures {
+        compact_s,
+        disk_bytes,
+        live,
+        space_amp: disk_bytes as f64 / live as f64,
+    })
+}
 
-    // 6. Cold point reads. Blocks an engine reads while opening count too.
+/// Step 6: the cold point reads.
+struct ReadFigures {
+    reads: u64,
+    ops_per_s: f64,
+    lat: Latencies,
+    /// Blocks fetched from files per read.
+    read_amp: f64,
+    /// Bytes the kernel read from the device per read.
+    disk_read_bytes_per_read: f64,
+}
+
+/// Reopens the engine cold and reads random existing keys, each of which must come back
+/// with a value of the written size. Blocks an engine reads while opening count too.
+fn measure_cold_reads(
+    args: &EngineBenchArgs,
+    store: &mut dyn Store,
+    name: &str,
+) -> Result<ReadFigures, BenchError> {
+    let n = args.keys;
     let b0 = store.blocks_read();
     store.reopen_cold()?;
     let reads = args.point_reads();
     let r0 = ProcIo::now();
-    let mut read_lat = Latencies::with_capacity(reads as usize);
+    let mut lat = Latencies::with_capacity(reads as usize);
     let t = Instant::now();
     for r in 0..reads {
         let k = key_of(mix64(r ^ 0xC0FF_EE00) % n);
         let s = Instant::now();
         let got = store.get_len(&k)?;
-        read_lat.record(s.elapsed());
+        lat.record(s.elapsed());
         if got != Some(args.value_size) {
             return Err(BenchError::WrongResult(format!(
                 "{name}: key {k:02x?} read back as {got:?}, expected a value of {} bytes",
@@ -695,47 +843,12 @@ fn run_one(
         (Some(b), Some(a)) => b.read_since(&a) as f64 / reads as f64,
         _ => 0.0,
     };
-    let read_ops_per_s = per_s(reads, read_time);
-    let details = store.details();
-    store.close()?;
-
-    let read_p50_us = read_lat.quantile_us(0.5);
-    let read_p99_us = read_lat.quantile_us(0.99);
-    let (ops_per_s, p50_us, p99_us) = match args.workload {
-        Workload::Fill | Workload::Overwrite => (
-            per_s(n, write_time),
-            write_lat.quantile_us(0.5),
-            write_lat.quantile_us(0.99),
-        ),
-        Workload::Readrandom => (read_ops_per_s, read_p50_us, read_p99_us),
-        Workload::Scan => match scan_figures {
-            Some((ops, mut lat)) => (ops, lat.quantile_us(0.5), lat.quantile_us(0.99)),
-            None => (0.0, 0.0, 0.0),
-        },
-    };
-    Ok(EngineFigures {
-        engine: name.to_string(),
-        ops_per_s,
-        p50_us,
-        p99_us,
-        write_amp,
-        write_amp_counters,
-        read_amp,
-        space_amp,
-        disk_bytes,
-        live_logical_bytes: live,
-        user_bytes_written: user,
-        disk_bytes_written: disk_written,
-        fill_ops_per_s,
-        settle_s,
-        compact_s,
+    Ok(ReadFigures {
         reads,
-        read_ops_per_s,
-        read_p50_us,
-        read_p99_us,
+        ops_per_s: per_s(reads, read_time),
+        lat,
+        read_amp,
         disk_read_bytes_per_read,
-        full_scan_entries_per_s,
-        details,
     })
 }
 

@@ -45,60 +45,91 @@ pub fn check(
             dir.display()
         )));
     }
-    let w = |out: &mut dyn Write, s: String| out.write_all(s.as_bytes()).map_err(ToolError::Output);
     let mut s = CheckSummary::default();
     let bar = indicatif::ProgressBar::new_spinner();
     if edir.is_dir() {
-        bar.set_message(format!("checking {}", edir.display()));
-        bar.tick();
-        let r = warren_engine::check::check_dir(&edir).map_err(|e| ToolError::engine(&edir, e))?;
-        s.tables = r.tables;
-        s.blocks = r.blocks;
-        s.manifest_records = r.manifest_records;
-        s.faults
-            .extend(r.faults.into_iter().map(|f| (f.file, f.offset, f.reason)));
-        w(
-            out,
-            format!(
-                "engine {}: {} manifest record(s), {} table(s), {} block(s), {} entries, {} bytes checked\n",
-                edir.display(),
-                r.manifest_records,
-                r.tables,
-                r.blocks,
-                r.entries,
-                r.bytes
-            ),
-        )?;
+        check_engine(&edir, &bar, &mut s, out)?;
     } else {
         w(out, format!("engine {}: absent\n", edir.display()))?;
     }
     if wdir.is_dir() {
-        bar.set_message(format!("checking {}", wdir.display()));
-        bar.tick();
-        let r = warren_wal::verify_dir(&wdir)?;
-        s.segments = r.segments.len();
-        s.records = r.records();
-        let bytes: u64 = r.segments.iter().map(|x| x.file_len).sum();
-        for f in crate::walfile::own_faults(&r) {
-            let item = (f.file, f.offset, f.reason);
-            match f.kind {
-                warren_wal::FaultKind::TornTail => s.warnings.push(item),
-                warren_wal::FaultKind::Corrupt => s.faults.push(item),
-            }
-        }
-        w(
-            out,
-            format!(
-                "wal {}: {} segment(s), {} record(s), {bytes} bytes checked\n",
-                wdir.display(),
-                s.segments,
-                s.records
-            ),
-        )?;
+        check_wal(&wdir, &bar, &mut s, out)?;
     } else {
         w(out, format!("wal {}: absent\n", wdir.display()))?;
     }
     bar.finish_and_clear();
+    print_faults(&s, out)?;
+    Ok(s)
+}
+
+fn w(out: &mut dyn Write, s: String) -> Result<(), ToolError> {
+    out.write_all(s.as_bytes()).map_err(ToolError::Output)
+}
+
+/// The engine's manifest, SSTable blocks and footers, by `warren_engine::check`; its
+/// faults go into `s`, what it checked into `s` and a line on `out`.
+fn check_engine(
+    edir: &Path,
+    bar: &indicatif::ProgressBar,
+    s: &mut CheckSummary,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    bar.set_message(format!("checking {}", edir.display()));
+    bar.tick();
+    let r = warren_engine::check::check_dir(edir).map_err(|e| ToolError::engine(edir, e))?;
+    s.tables = r.tables;
+    s.blocks = r.blocks;
+    s.manifest_records = r.manifest_records;
+    s.faults
+        .extend(r.faults.into_iter().map(|f| (f.file, f.offset, f.reason)));
+    w(
+        out,
+        format!(
+            "engine {}: {} manifest record(s), {} table(s), {} block(s), {} entries, {} bytes checked\n",
+            edir.display(),
+            r.manifest_records,
+            r.tables,
+            r.blocks,
+            r.entries,
+            r.bytes
+        ),
+    )
+}
+
+/// Every WAL record, by the wal crate's verifier as the server runs it at start-up; a
+/// torn tail goes into `s` as a warning, any other fault as a fault.
+fn check_wal(
+    wdir: &Path,
+    bar: &indicatif::ProgressBar,
+    s: &mut CheckSummary,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    bar.set_message(format!("checking {}", wdir.display()));
+    bar.tick();
+    let r = warren_wal::verify_dir(wdir)?;
+    s.segments = r.segments.len();
+    s.records = r.records();
+    let bytes: u64 = r.segments.iter().map(|x| x.file_len).sum();
+    for f in crate::walfile::own_faults(&r) {
+        let item = (f.file, f.offset, f.reason);
+        match f.kind {
+            warren_wal::FaultKind::TornTail => s.warnings.push(item),
+            warren_wal::FaultKind::Corrupt => s.faults.push(item),
+        }
+    }
+    w(
+        out,
+        format!(
+            "wal {}: {} segment(s), {} record(s), {bytes} bytes checked\n",
+            wdir.display(),
+            s.segments,
+            s.records
+        ),
+    )
+}
+
+/// The warnings, then the faults, with file and offset, then the verdict line.
+fn print_faults(s: &CheckSummary, out: &mut dyn Write) -> Result<(), ToolError> {
     for (file, offset, reason) in &s.warnings {
         w(
             out,
@@ -115,9 +146,8 @@ pub fn check(
         )?;
     }
     if s.faults.is_empty() {
-        w(out, "check: ok\n".to_owned())?;
+        w(out, "check: ok\n".to_owned())
     } else {
-        w(out, format!("check: {} fault(s)\n", s.faults.len()))?;
+        w(out, format!("check: {} fault(s)\n", s.faults.len()))
     }
-    Ok(s)
 }

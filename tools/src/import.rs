@@ -32,7 +32,7 @@ use crate::datadir::{apply_logged, failed};
 use crate::error::ToolError;
 use crate::replay::{create_empty_dir, empty_wal, finish_engine};
 use crate::txnfmt::decode_txn;
-use crate::zklog::{list_logs, zxid_from_name, LogEnd, Scan, ZkLog};
+use crate::zklog::{list_logs, zxid_from_name, LogEnd, RawEntry, Scan, ZkLog};
 use crate::zksnap::{Seal, ZkSnapshot};
 
 /// How `import` runs.
@@ -232,77 +232,8 @@ pub fn import(
         finish_engine(&engine, &edir, snap_zxid as u64)?;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    let (mut applied, mut skipped) = (0usize, 0usize);
-    let mut last = snap_zxid;
-    for f in list_logs(&log_dir)? {
-        let log = ZkLog::open(&f)?;
-        for item in log.entries() {
-            let e = match item {
-                Scan::Entry(e) => e,
-                Scan::End(LogEnd::Truncated { offset, reason }) => {
-                    let _ = writeln!(
-                        warn,
-                        "warning: {}: offset {offset}: {reason}; treated as the end of the log",
-                        f.display()
-                    );
-                    break;
-                }
-                Scan::End(_) => break,
-            };
-            let (h, rest) = e.txn_header().map_err(|source| ToolError::Decode {
-                path: f.clone(),
-                offset: e.offset,
-                source,
-            })?;
-            if h.zxid <= last {
-                continue;
-            }
-            if !e.crc_ok() {
-                return Err(ToolError::corrupt(
-                    &f,
-                    e.offset,
-                    format!(
-                        "checksum mismatch in zxid {:#x}; ZooKeeper stops here too (see `txnlog recover`)",
-                        h.zxid
-                    ),
-                ));
-            }
-            if !e.eor_ok() {
-                return Err(ToolError::corrupt(
-                    &f,
-                    e.end() - 1,
-                    "entry does not end with 'B': the last transaction was partial",
-                ));
-            }
-            let (txn, _) = decode_txn(h.txn_type, rest).map_err(|source| ToolError::Decode {
-                path: f.clone(),
-                offset: e.offset,
-                source,
-            })?;
-            let recorded_failure = match &txn {
-                warren_proto::Txn::Error(_) => true,
-                warren_proto::Txn::Multi(subs) => subs
-                    .iter()
-                    .any(|t| matches!(t, warren_proto::Txn::Error(_))),
-                _ => false,
-            };
-            let logged = LoggedTxn {
-                header: h,
-                txn,
-                digest: None,
-            };
-            let outcome = apply_logged(&engine, &edir, &logged)?;
-            if failed(&outcome) && !recorded_failure {
-                skipped += 1;
-            } else {
-                applied += 1;
-            }
-            last = logged.header.zxid;
-            bar.set_message(format!("zxid {last:#x}"));
-            bar.tick();
-        }
-    }
-    finish_engine(&engine, &edir, last as u64)?;
+    let logs = apply_logs(&engine, &edir, &log_dir, snap_zxid, &bar, warn)?;
+    finish_engine(&engine, &edir, logs.last as u64)?;
     bar.finish_and_clear();
     engine.close().map_err(|e| ToolError::engine(&edir, e))?;
     empty_wal(&opts.out)?;
@@ -311,9 +242,9 @@ pub fn import(
         snapshot_zxid: snap_zxid,
         nodes: snap.nodes.len(),
         sessions: snap.sessions.len(),
-        applied,
-        skipped,
-        last_zxid: last,
+        applied: logs.applied,
+        skipped: logs.skipped,
+        last_zxid: logs.last,
     };
     writeln!(
         out,
@@ -330,4 +261,115 @@ pub fn import(
     )
     .map_err(ToolError::Output)?;
     Ok(s)
+}
+
+/// What [`apply_logs`] did: txns applied and skipped, and the last zxid gone through.
+struct AppliedLogs {
+    applied: usize,
+    skipped: usize,
+    last: i64,
+}
+
+/// Applies every txn of the logs in `log_dir` above `snap_zxid`, in zxid order. A torn
+/// tail ends a log (with a warning), as it ends ZooKeeper's replay; a txn the fuzzy
+/// snapshot already holds fails to apply and is counted as skipped.
+fn apply_logs(
+    engine: &Engine,
+    edir: &Path,
+    log_dir: &Path,
+    snap_zxid: i64,
+    bar: &indicatif::ProgressBar,
+    warn: &mut dyn Write,
+) -> Result<AppliedLogs, ToolError> {
+    let mut done = AppliedLogs {
+        applied: 0,
+        skipped: 0,
+        last: snap_zxid,
+    };
+    for f in list_logs(log_dir)? {
+        let log = ZkLog::open(&f)?;
+        for item in log.entries() {
+            let e = match item {
+                Scan::Entry(e) => e,
+                Scan::End(LogEnd::Truncated { offset, reason }) => {
+                    let _ = writeln!(
+                        warn,
+                        "warning: {}: offset {offset}: {reason}; treated as the end of the log",
+                        f.display()
+                    );
+                    break;
+                }
+                Scan::End(_) => break,
+            };
+            let Some(logged) = txn_to_apply(&f, &e, done.last)? else {
+                continue;
+            };
+            let outcome = apply_logged(engine, edir, &logged)?;
+            if failed(&outcome) && !records_a_failure(&logged.txn) {
+                done.skipped += 1;
+            } else {
+                done.applied += 1;
+            }
+            done.last = logged.header.zxid;
+            bar.set_message(format!("zxid {:#x}", done.last));
+            bar.tick();
+        }
+    }
+    Ok(done)
+}
+
+/// The txn of log entry `e` of file `f`, decoded, when its zxid is above `last` (`None`
+/// for one already applied or in the snapshot).
+///
+/// # Errors
+/// A header or record that does not decode; a bad checksum or a missing end marker,
+/// which stop the import as they stop ZooKeeper.
+fn txn_to_apply(f: &Path, e: &RawEntry<'_>, last: i64) -> Result<Option<LoggedTxn>, ToolError> {
+    let (h, rest) = e.txn_header().map_err(|source| ToolError::Decode {
+        path: f.to_owned(),
+        offset: e.offset,
+        source,
+    })?;
+    if h.zxid <= last {
+        return Ok(None);
+    }
+    if !e.crc_ok() {
+        return Err(ToolError::corrupt(
+            f,
+            e.offset,
+            format!(
+                "checksum mismatch in zxid {:#x}; ZooKeeper stops here too (see `txnlog recover`)",
+                h.zxid
+            ),
+        ));
+    }
+    if !e.eor_ok() {
+        return Err(ToolError::corrupt(
+            f,
+            e.end() - 1,
+            "entry does not end with 'B': the last transaction was partial",
+        ));
+    }
+    let (txn, _) = decode_txn(h.txn_type, rest).map_err(|source| ToolError::Decode {
+        path: f.to_owned(),
+        offset: e.offset,
+        source,
+    })?;
+    Ok(Some(LoggedTxn {
+        header: h,
+        txn,
+        digest: None,
+    }))
+}
+
+/// Whether a txn logs a failure (an error txn, or a multi holding one): it changes
+/// nothing when applied, and that is what was logged, not a skip.
+fn records_a_failure(txn: &warren_proto::Txn) -> bool {
+    match txn {
+        warren_proto::Txn::Error(_) => true,
+        warren_proto::Txn::Multi(subs) => subs
+            .iter()
+            .any(|t| matches!(t, warren_proto::Txn::Error(_))),
+        _ => false,
+    }
 }

@@ -110,72 +110,130 @@ pub fn run_with(
     input: &mut dyn BufRead,
 ) -> Result<(), ToolError> {
     match cmd {
-        ToolCommand::Txnlog(TxnlogCommand::Dump(a)) => {
-            let opts = txnlog_dump::DumpOptions {
-                json: a.json,
-                from_zxid: a.from_zxid,
-                to_zxid: a.to_zxid,
-                session: a.session,
-                path_prefix: a.path_prefix,
-            };
-            if let Some((_, files)) = warren_wal_target(&a.path)? {
-                return txnlog_dump::dump_warren(&files, &opts, out, warn).map(|_| ());
-            }
-            require(&a.path, &[FileKind::ZkTxnLog])?;
-            txnlog_dump::dump(&a.path, &opts, out, warn).map(|_| ())
-        }
-        ToolCommand::Txnlog(TxnlogCommand::Verify { path }) => {
-            let report = match warren_wal_target(&path)? {
-                Some((dir, files)) => txnlog_verify::verify_warren(dir.as_deref(), &files, out)?,
-                None => {
-                    require(&path, &[FileKind::ZkTxnLog])?;
-                    txnlog_verify::verify(&path, out)?
-                }
-            };
-            if report.problems.is_empty() {
-                Ok(())
-            } else {
-                Err(ToolError::VerifyFailed {
-                    bad: report.problems.len(),
-                })
-            }
-        }
-        ToolCommand::Txnlog(TxnlogCommand::Chop {
+        ToolCommand::Txnlog(c) => run_txnlog(c, out, warn, input),
+        ToolCommand::Snapshot(c) => run_snapshot(c, out, warn),
+        ToolCommand::Replay(a) => run_replay(a, out),
+        ToolCommand::Import(a) => run_import(a, out, warn),
+        ToolCommand::Check(a) => run_check(&a, out),
+    }
+}
+
+/// `txnlog …`: each subcommand reads ZooKeeper logs and Warren WAL segments alike, the
+/// kind told by [`warren_wal_target`] (only `recover` needs a single file).
+fn run_txnlog(
+    cmd: TxnlogCommand,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+    input: &mut dyn BufRead,
+) -> Result<(), ToolError> {
+    match cmd {
+        TxnlogCommand::Dump(a) => run_txnlog_dump(a, out, warn),
+        TxnlogCommand::Verify { path } => run_txnlog_verify(&path, out),
+        TxnlogCommand::Chop {
             zxid,
             file,
             out: to,
-        }) => {
-            if let Some((dir, _)) = warren_wal_target(&file)? {
-                let input = dir.unwrap_or(file);
-                return chop::chop_warren(&input, zxid, &to, out).map(|_| ());
-            }
-            require(&file, &[FileKind::ZkTxnLog])?;
-            chop::chop(&file, zxid, &to, out).map(|_| ())
-        }
-        ToolCommand::Txnlog(TxnlogCommand::Recover {
+        } => run_txnlog_chop(zxid, file, &to, out),
+        TxnlogCommand::Recover {
             file,
             yes,
             verbose,
             out: to,
-        }) => {
+        } => {
             let opts = recover::RecoverOptions {
                 yes,
                 verbose,
                 out: to,
             };
-            if !file.is_dir() && detect(&file)? == FileKind::WarrenWal {
-                return recover::recover_warren(&file, &opts, out, input).map(|_| ());
-            }
-            require(&file, &[FileKind::ZkTxnLog])?;
-            recover::recover(&file, &opts, out, input).map(|_| ())
+            run_txnlog_recover(&file, &opts, out, input)
         }
-        ToolCommand::Snapshot(SnapshotCommand::Dump {
+    }
+}
+
+fn run_txnlog_dump(
+    a: TxnlogDumpArgs,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<(), ToolError> {
+    let opts = txnlog_dump::DumpOptions {
+        json: a.json,
+        from_zxid: a.from_zxid,
+        to_zxid: a.to_zxid,
+        session: a.session,
+        path_prefix: a.path_prefix,
+    };
+    if let Some((_, files)) = warren_wal_target(&a.path)? {
+        return txnlog_dump::dump_warren(&files, &opts, out, warn).map(|_| ());
+    }
+    require(&a.path, &[FileKind::ZkTxnLog])?;
+    txnlog_dump::dump(&a.path, &opts, out, warn).map(|_| ())
+}
+
+/// The report is printed whatever it found; damage then becomes the error, so the exit
+/// code tells a script what the text tells a person.
+fn run_txnlog_verify(path: &std::path::Path, out: &mut dyn Write) -> Result<(), ToolError> {
+    let report = match warren_wal_target(path)? {
+        Some((dir, files)) => txnlog_verify::verify_warren(dir.as_deref(), &files, out)?,
+        None => {
+            require(path, &[FileKind::ZkTxnLog])?;
+            txnlog_verify::verify(path, out)?
+        }
+    };
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ToolError::VerifyFailed {
+            bad: report.problems.len(),
+        })
+    }
+}
+
+/// A Warren wal dir (or data dir) is chopped as a whole, into a new wal dir; a single
+/// segment is chopped on its own.
+fn run_txnlog_chop(
+    zxid: i64,
+    file: std::path::PathBuf,
+    to: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    if let Some((dir, _)) = warren_wal_target(&file)? {
+        let input = dir.unwrap_or(file);
+        return chop::chop_warren(&input, zxid, to, out).map(|_| ());
+    }
+    require(&file, &[FileKind::ZkTxnLog])?;
+    chop::chop(&file, zxid, to, out).map(|_| ())
+}
+
+/// Recovery writes one output file, so it takes one file: a Warren segment or a
+/// ZooKeeper log, never a directory.
+fn run_txnlog_recover(
+    file: &std::path::Path,
+    opts: &recover::RecoverOptions,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+) -> Result<(), ToolError> {
+    if !file.is_dir() && detect(file)? == FileKind::WarrenWal {
+        return recover::recover_warren(file, opts, out, input).map(|_| ());
+    }
+    require(file, &[FileKind::ZkTxnLog])?;
+    recover::recover(file, opts, out, input).map(|_| ())
+}
+
+/// `snapshot …`: a directory is a Warren data dir, whose tree exists at every zxid within
+/// retention; a file is a ZooKeeper snapshot, one state only.
+fn run_snapshot(
+    cmd: SnapshotCommand,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<(), ToolError> {
+    match cmd {
+        SnapshotCommand::Dump {
             file,
             data,
             json,
             at_zxid,
             history,
-        }) => {
+        } => {
             if file.is_dir() {
                 let opts = snapshot_dump::WarrenDumpOptions {
                     data,
@@ -192,29 +250,20 @@ pub fn run_with(
                         .into(),
                 ));
             }
-            require(
-                &file,
-                &[
-                    FileKind::ZkSnapshot,
-                    FileKind::Gzip,
-                    FileKind::SnappyJava,
-                    FileKind::SnappyFramed,
-                ],
-            )?;
-            snapshot_dump::dump(
+            dump_zk_snapshot(
                 &file,
                 snapshot_dump::SnapshotDumpOptions { data, json },
                 out,
                 warn,
             )
         }
-        ToolCommand::Snapshot(SnapshotCommand::Diff {
+        SnapshotCommand::Diff {
             dir,
             from_zxid,
             to_zxid,
             json,
             history,
-        }) => {
+        } => {
             let opts = snapshot_diff::DiffOptions {
                 from_zxid,
                 to_zxid,
@@ -224,33 +273,56 @@ pub fn run_with(
             };
             snapshot_diff::diff(&dir, &opts, out)
         }
-        ToolCommand::Replay(a) => {
-            let opts = replay::ReplayOptions {
-                data_dir: a.data_dir,
-                log_dir: a.history.log_dir,
-                to_zxid: a.to_zxid,
-                out: a.out,
-                retention_txns: a.history.retention_txns,
-            };
-            replay::replay(&opts, out).map(|_| ())
-        }
-        ToolCommand::Import(a) => {
-            let opts = import::ImportOptions {
-                zk_data_dir: a.zookeeper_data_dir,
-                zk_log_dir: a.zookeeper_log_dir,
-                out: a.out,
-            };
-            import::import(&opts, out, warn).map(|_| ())
-        }
-        ToolCommand::Check(a) => {
-            let s = check::check(&a.dir, a.log_dir.as_deref(), out)?;
-            if s.faults.is_empty() {
-                Ok(())
-            } else {
-                Err(ToolError::CheckFailed {
-                    faults: s.faults.len(),
-                })
-            }
-        }
+    }
+}
+
+/// A ZooKeeper snapshot, plain or compressed (the compression is told by the magic).
+fn dump_zk_snapshot(
+    file: &std::path::Path,
+    opts: snapshot_dump::SnapshotDumpOptions,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<(), ToolError> {
+    require(
+        file,
+        &[
+            FileKind::ZkSnapshot,
+            FileKind::Gzip,
+            FileKind::SnappyJava,
+            FileKind::SnappyFramed,
+        ],
+    )?;
+    snapshot_dump::dump(file, opts, out, warn)
+}
+
+fn run_replay(a: ReplayArgs, out: &mut dyn Write) -> Result<(), ToolError> {
+    let opts = replay::ReplayOptions {
+        data_dir: a.data_dir,
+        log_dir: a.history.log_dir,
+        to_zxid: a.to_zxid,
+        out: a.out,
+        retention_txns: a.history.retention_txns,
+    };
+    replay::replay(&opts, out).map(|_| ())
+}
+
+fn run_import(a: ImportArgs, out: &mut dyn Write, warn: &mut dyn Write) -> Result<(), ToolError> {
+    let opts = import::ImportOptions {
+        zk_data_dir: a.zookeeper_data_dir,
+        zk_log_dir: a.zookeeper_log_dir,
+        out: a.out,
+    };
+    import::import(&opts, out, warn).map(|_| ())
+}
+
+/// Like `txnlog verify`: every fault is printed, then their count is the error.
+fn run_check(a: &CheckArgs, out: &mut dyn Write) -> Result<(), ToolError> {
+    let s = check::check(&a.dir, a.log_dir.as_deref(), out)?;
+    if s.faults.is_empty() {
+        Ok(())
+    } else {
+        Err(ToolError::CheckFailed {
+            faults: s.faults.len(),
+        })
     }
 }

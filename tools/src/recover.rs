@@ -7,7 +7,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use warren_proto::{Jute, JuteError, TxnHeader};
+use warren_proto::{Jute, JuteError, Reader, TxnHeader};
 
 use crate::error::ToolError;
 use crate::log_header::HeaderLine;
@@ -267,11 +267,12 @@ pub fn recover_warren(
                 break;
             }
         };
-        // The record is taken to start at byte 28, as before, though a TxnHeader is 32
-        // bytes long: the fields shown here are read 4 bytes early (`txnlog dump` reads
-        // them right).
-        let header =
-            TxnHeader::from_bytes(e.payload).map(|h| (h, e.payload.get(28..).unwrap_or_default()));
+        // The payload is a logged txn, as in a ZooKeeper entry: the record starts where
+        // the header's reader stops, so the line is the one `txnlog dump` prints.
+        let header = {
+            let mut r = Reader::new(e.payload);
+            TxnHeader::read(&mut r).map(|h| (h, r.rest()))
+        };
         let line = entry_line("record", e.offset, header);
         if rec.entry(&line, e.crc_ok(), out, input)? {
             to_fix.push(e.offset);

@@ -120,76 +120,127 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayMethod,
     let dst = open_engine(&edir, 0)?;
     let bar = indicatif::ProgressBar::new_spinner();
     let method = if z >= src.oldest_readable_seq() {
-        let t = TreeAt::new(&src, &dd.engine_dir, Some(z))?;
-        let mut keys = 0u64;
-        let mut batch = WriteBatch::default();
-        let mut bytes = 0usize;
-        for kv in src
-            .scan(.., ReadSeq::At(t.zxid))
-            .map_err(|e| ToolError::engine(&dd.engine_dir, e))?
-        {
-            let (k, v) = kv.map_err(|e| ToolError::engine(&dd.engine_dir, e))?;
-            bytes += k.len() + v.len();
-            batch.put(k, v);
-            keys += 1;
-            if batch.len() >= BATCH_KEYS || bytes >= BATCH_BYTES {
-                dst.write(0, std::mem::take(&mut batch))
-                    .map_err(|e| ToolError::engine(&edir, e))?;
-                bytes = 0;
-                bar.set_message(format!("{keys} keys copied"));
-                bar.tick();
-            }
-        }
-        if !batch.is_empty() {
-            dst.write(0, batch)
-                .map_err(|e| ToolError::engine(&edir, e))?;
-        }
-        ReplayMethod::Mvcc { keys }
+        copy_from_mvcc(&src, &dd.engine_dir, &dst, &edir, z, &bar)?
     } else {
-        let mut records = WalRecords::open(&dd.wal_dir)?.peekable();
-        let first = match records.peek() {
-            Some(Ok(r)) => Some(r.record.seq),
-            _ => None,
-        };
-        if first != Some(1) {
-            return Err(ToolError::Usage(format!(
-                "zxid {z:#x} is older than the oldest readable zxid {:#x} of {}, and the wal in {} {}: \
-                 the state at that zxid cannot be rebuilt",
-                src.oldest_readable_seq(),
-                dd.engine_dir.display(),
-                dd.wal_dir.display(),
-                match first {
-                    Some(f) => format!("starts at zxid {f:#x}, not 0x1 (older segments were purged)"),
-                    None => "holds no readable record".to_owned(),
-                }
-            )));
-        }
-        warren_tree::bootstrap(&dst).map_err(|e| ToolError::tree(&edir, e))?;
-        // Keep the source's session secret, so session passwords stay valid.
-        if let Some(secret) = src
-            .get(&meta_key(SESSION_SECRET), ReadSeq::Latest)
-            .map_err(|e| ToolError::engine(&dd.engine_dir, e))?
-        {
-            let mut b = WriteBatch::default();
-            b.put(meta_key(SESSION_SECRET), secret);
-            dst.write(0, b).map_err(|e| ToolError::engine(&edir, e))?;
-        }
-        let mut read = 0u64;
-        let records = records.inspect(|_| {
-            read += 1;
-            if read.is_multiple_of(1024) {
-                bar.set_message(format!("{read} txns replayed"));
-                bar.tick();
-            }
-        });
-        let replayed = warren_datadir::replay(&dst, &dd.wal_dir, records, Some(z))?;
-        ReplayMethod::Wal {
-            txns: replayed.txns,
-        }
+        replay_from_wal(&src, &dd, &dst, &edir, z, &bar)?
     };
-    finish_engine(&dst, &edir, z)?;
+    finish(dst, &edir, &bar, opts, method, out)
+}
+
+/// Z within retention: every key as the source engine holds it at Z is copied into `dst`
+/// with seq-0 writes, in batches bounded in keys and bytes.
+fn copy_from_mvcc(
+    src: &Engine,
+    src_dir: &Path,
+    dst: &Engine,
+    edir: &Path,
+    z: u64,
+    bar: &indicatif::ProgressBar,
+) -> Result<ReplayMethod, ToolError> {
+    let t = TreeAt::new(src, src_dir, Some(z))?;
+    let mut keys = 0u64;
+    let mut batch = WriteBatch::default();
+    let mut bytes = 0usize;
+    for kv in src
+        .scan(.., ReadSeq::At(t.zxid))
+        .map_err(|e| ToolError::engine(src_dir, e))?
+    {
+        let (k, v) = kv.map_err(|e| ToolError::engine(src_dir, e))?;
+        bytes += k.len() + v.len();
+        batch.put(k, v);
+        keys += 1;
+        if batch.len() >= BATCH_KEYS || bytes >= BATCH_BYTES {
+            dst.write(0, std::mem::take(&mut batch))
+                .map_err(|e| ToolError::engine(edir, e))?;
+            bytes = 0;
+            bar.set_message(format!("{keys} keys copied"));
+            bar.tick();
+        }
+    }
+    if !batch.is_empty() {
+        dst.write(0, batch)
+            .map_err(|e| ToolError::engine(edir, e))?;
+    }
+    Ok(ReplayMethod::Mvcc { keys })
+}
+
+/// Z older than retention: the wal is replayed into a bootstrapped `dst` from zxid 1 up
+/// to Z, which needs a wal that still starts at zxid 1.
+fn replay_from_wal(
+    src: &Engine,
+    dd: &DataDir,
+    dst: &Engine,
+    edir: &Path,
+    z: u64,
+    bar: &indicatif::ProgressBar,
+) -> Result<ReplayMethod, ToolError> {
+    let mut records = WalRecords::open(&dd.wal_dir)?.peekable();
+    let first = match records.peek() {
+        Some(Ok(r)) => Some(r.record.seq),
+        _ => None,
+    };
+    if first != Some(1) {
+        return Err(ToolError::Usage(format!(
+            "zxid {z:#x} is older than the oldest readable zxid {:#x} of {}, and the wal in {} {}: \
+             the state at that zxid cannot be rebuilt",
+            src.oldest_readable_seq(),
+            dd.engine_dir.display(),
+            dd.wal_dir.display(),
+            match first {
+                Some(f) => format!("starts at zxid {f:#x}, not 0x1 (older segments were purged)"),
+                None => "holds no readable record".to_owned(),
+            }
+        )));
+    }
+    warren_tree::bootstrap(dst).map_err(|e| ToolError::tree(edir, e))?;
+    copy_session_secret(src, &dd.engine_dir, dst, edir)?;
+    let mut read = 0u64;
+    let records = records.inspect(|_| {
+        read += 1;
+        if read.is_multiple_of(1024) {
+            bar.set_message(format!("{read} txns replayed"));
+            bar.tick();
+        }
+    });
+    let replayed = warren_datadir::replay(dst, &dd.wal_dir, records, Some(z))?;
+    Ok(ReplayMethod::Wal {
+        txns: replayed.txns,
+    })
+}
+
+/// Keeps the source's session secret (over the one `bootstrap` made), so session
+/// passwords stay valid.
+fn copy_session_secret(
+    src: &Engine,
+    src_dir: &Path,
+    dst: &Engine,
+    edir: &Path,
+) -> Result<(), ToolError> {
+    if let Some(secret) = src
+        .get(&meta_key(SESSION_SECRET), ReadSeq::Latest)
+        .map_err(|e| ToolError::engine(src_dir, e))?
+    {
+        let mut b = WriteBatch::default();
+        b.put(meta_key(SESSION_SECRET), secret);
+        dst.write(0, b).map_err(|e| ToolError::engine(edir, e))?;
+    }
+    Ok(())
+}
+
+/// Ends the new engine at Z, closes it, gives the new data dir its empty wal and reports
+/// how the state was rebuilt.
+fn finish(
+    dst: Engine,
+    edir: &Path,
+    bar: &indicatif::ProgressBar,
+    opts: &ReplayOptions,
+    method: ReplayMethod,
+    out: &mut dyn Write,
+) -> Result<ReplayMethod, ToolError> {
+    let z = opts.to_zxid;
+    finish_engine(&dst, edir, z)?;
     bar.finish_and_clear();
-    dst.close().map_err(|e| ToolError::engine(&edir, e))?;
+    dst.close().map_err(|e| ToolError::engine(edir, e))?;
     empty_wal(&opts.out)?;
     let how = match method {
         ReplayMethod::Mvcc { keys } => {

@@ -210,68 +210,10 @@ pub fn diff(dir: &Path, opts: &DiffOptions, out: &mut dyn Write) -> Result<(), T
     let changes = diff_nodes(&from, &to)?;
     let sa = from.sessions()?;
     let sb = to.sessions()?;
-    let opened: Vec<i64> = sb
-        .iter()
-        .filter(|s| !sa.iter().any(|t| t.0 == s.0))
-        .map(|s| s.0)
-        .collect();
-    let closed: Vec<i64> = sa
-        .iter()
-        .filter(|s| !sb.iter().any(|t| t.0 == s.0))
-        .map(|s| s.0)
-        .collect();
-    let w = |out: &mut dyn Write, s: String| out.write_all(s.as_bytes()).map_err(ToolError::Output);
-    let (mut c, mut d, mut m) = (0usize, 0usize, 0usize);
-    for ch in &changes {
-        let (line, v) = match ch {
-            NodeChange::Created { path, czxid } => {
-                c += 1;
-                (
-                    format!("created {path} (czxid {czxid:#x})\n"),
-                    json!({"change": "created", "path": path, "czxid": format!("{czxid:#x}")}),
-                )
-            }
-            NodeChange::Deleted { path } => {
-                d += 1;
-                (
-                    format!("deleted {path}\n"),
-                    json!({"change": "deleted", "path": path}),
-                )
-            }
-            NodeChange::Changed { path, fields } => {
-                m += 1;
-                let text: Vec<String> = fields
-                    .iter()
-                    .map(|(n, a, b)| format!("{n} {a} -> {b}"))
-                    .collect();
-                let obj: serde_json::Map<String, Value> = fields
-                    .iter()
-                    .map(|(n, a, b)| ((*n).to_owned(), json!({"from": a, "to": b})))
-                    .collect();
-                (
-                    format!("changed {path}: {}\n", text.join(", ")),
-                    json!({"change": "changed", "path": path, "fields": obj}),
-                )
-            }
-        };
-        if opts.json {
-            w(out, format!("{v}\n"))?;
-        } else {
-            w(out, line)?;
-        }
-    }
-    for (what, ids) in [("opened", &opened), ("closed", &closed)] {
-        for id in ids {
-            if opts.json {
-                w(
-                    out,
-                    format!("{}\n", json!({"session": what, "id": format!("{id:#x}")})),
-                )?;
-            } else {
-                w(out, format!("session {id:#x} {what}\n"))?;
-            }
-        }
-    }
+    let opened = sessions_only_in(&sb, &sa);
+    let closed = sessions_only_in(&sa, &sb);
+    let (c, d, m) = print_changes(&changes, opts.json, out)?;
+    print_sessions(&opened, &closed, opts.json, out)?;
     if !opts.json {
         w(
             out,
@@ -283,6 +225,93 @@ pub fn diff(dir: &Path, opts: &DiffOptions, out: &mut dyn Write) -> Result<(), T
                 opts.to_zxid
             ),
         )?;
+    }
+    Ok(())
+}
+
+fn w(out: &mut dyn Write, s: String) -> Result<(), ToolError> {
+    out.write_all(s.as_bytes()).map_err(ToolError::Output)
+}
+
+/// The ids of the sessions (id, timeout) of `these` that `others` lacks, in `these`' order.
+fn sessions_only_in(these: &[(i64, i32)], others: &[(i64, i32)]) -> Vec<i64> {
+    these
+        .iter()
+        .filter(|s| !others.iter().any(|t| t.0 == s.0))
+        .map(|s| s.0)
+        .collect()
+}
+
+/// Prints each node change, as text or JSON; returns how many were created, deleted and
+/// changed, for the summary.
+fn print_changes(
+    changes: &[NodeChange],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(usize, usize, usize), ToolError> {
+    let (mut c, mut d, mut m) = (0usize, 0usize, 0usize);
+    for ch in changes {
+        match ch {
+            NodeChange::Created { .. } => c += 1,
+            NodeChange::Deleted { .. } => d += 1,
+            NodeChange::Changed { .. } => m += 1,
+        }
+        let (line, v) = change_line(ch);
+        if json {
+            w(out, format!("{v}\n"))?;
+        } else {
+            w(out, line)?;
+        }
+    }
+    Ok((c, d, m))
+}
+
+/// One change as its text line and as its JSON object.
+fn change_line(ch: &NodeChange) -> (String, Value) {
+    match ch {
+        NodeChange::Created { path, czxid } => (
+            format!("created {path} (czxid {czxid:#x})\n"),
+            json!({"change": "created", "path": path, "czxid": format!("{czxid:#x}")}),
+        ),
+        NodeChange::Deleted { path } => (
+            format!("deleted {path}\n"),
+            json!({"change": "deleted", "path": path}),
+        ),
+        NodeChange::Changed { path, fields } => {
+            let text: Vec<String> = fields
+                .iter()
+                .map(|(n, a, b)| format!("{n} {a} -> {b}"))
+                .collect();
+            let obj: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|(n, a, b)| ((*n).to_owned(), json!({"from": a, "to": b})))
+                .collect();
+            (
+                format!("changed {path}: {}\n", text.join(", ")),
+                json!({"change": "changed", "path": path, "fields": obj}),
+            )
+        }
+    }
+}
+
+/// The sessions opened, then those closed, one line or object each.
+fn print_sessions(
+    opened: &[i64],
+    closed: &[i64],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    for (what, ids) in [("opened", opened), ("closed", closed)] {
+        for id in ids {
+            if json {
+                w(
+                    out,
+                    format!("{}\n", json!({"session": what, "id": format!("{id:#x}")})),
+                )?;
+            } else {
+                w(out, format!("session {id:#x} {what}\n"))?;
+            }
+        }
     }
     Ok(())
 }

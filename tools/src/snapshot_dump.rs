@@ -258,84 +258,122 @@ pub fn dump_warren(
     let dd = DataDir::locate(dir, opts.log_dir.as_deref())?;
     let engine = dd.open_read(opts.retention_txns)?;
     let t = TreeAt::new(&engine, &dd.engine_dir, opts.at_zxid)?;
-    let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(ToolError::Output);
     let root = t
         .node("/")?
         .ok_or_else(|| ToolError::corrupt(&dd.engine_dir, 0, "the tree has no root node"))?;
     let bar = indicatif::ProgressBar::new(u64::try_from(t.node_count()?).unwrap_or(0));
     if opts.json {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        w(
-            out,
-            &format!(
-                "[1,0,{{\"progname\":\"SnapshotFormatter.java\",\"progver\":\"0.01\",\"timestamp\":{now}}}"
-            ),
-        )?;
-        enum Step {
-            Node(String, String, warren_tree::Node),
-            Close,
-        }
-        let mut ino = 1000u64;
-        let mut stack = vec![Step::Node("/".into(), "/".into(), root)];
-        while let Some(step) = stack.pop() {
-            let (path, name, n) = match step {
-                Step::Close => {
-                    w(out, "]")?;
-                    continue;
-                }
-                Step::Node(p, name, n) => (p, name, n),
-            };
-            bar.inc(1);
-            let len = n.data.as_ref().map_or(0, Vec::len);
-            ino += 1;
-            let node = format!(
-                "{{\"name\":\"{}\",\"asize\":{len},\"dsize\":{len},\"dev\":0,\"ino\":{ino}}}",
-                quote(&name)
-            );
-            let kids = if n.num_children > 0 {
-                ordered_children(&t, &path)?
-            } else {
-                Vec::new()
-            };
-            if kids.is_empty() {
-                w(out, &format!(",{node}"))?;
-            } else {
-                w(out, &format!(",[{node}"))?;
-                stack.push(Step::Close);
-                for (cname, c) in kids.into_iter().rev() {
-                    stack.push(Step::Node(child_path(&path, &cname), cname, c));
-                }
-            }
-        }
-        w(out, "]")?;
-        bar.finish_and_clear();
-        return Ok(());
+        return warren_json_tree(&t, root, &bar, out);
     }
     w(
         out,
         &format!("ZNode Details (count={}):\n", t.node_count()? + 1),
     )?;
-    let mut ephemerals: HashMap<i64, usize> = HashMap::new();
-    let mut stack = vec![("/".to_owned(), root)];
-    while let Some((path, n)) = stack.pop() {
-        bar.inc(1);
-        w(out, &node_text(&path, &n, opts.data))?;
-        if path != "/" && n.stat.ephemeral_owner != 0 {
-            *ephemerals.entry(n.stat.ephemeral_owner).or_insert(0) += 1;
-        }
-        if n.num_children > 0 {
-            for (name, c) in ordered_children(&t, &path)?.into_iter().rev() {
-                stack.push((child_path(&path, &name), c));
-            }
-        }
-    }
+    let ephemerals = warren_node_blocks(&t, root, opts.data, &bar, out)?;
     bar.finish_and_clear();
     w(
         out,
         "----\nSession Details (sid, timeout, ephemeralCount):\n",
     )?;
+    warren_sessions(&t, &ephemerals, out)?;
+    w(out, &format!("----\nLast zxid: 0x{:x}\n", t.zxid))
+}
+
+fn w(out: &mut dyn Write, s: &str) -> Result<(), ToolError> {
+    out.write_all(s.as_bytes()).map_err(ToolError::Output)
+}
+
+/// [`json_tree`]'s layout for a Warren tree, written as it is walked: a node's children
+/// are read when it is reached, and its closing bracket waits on the stack behind them.
+fn warren_json_tree(
+    t: &TreeAt<'_>,
+    root: warren_tree::Node,
+    bar: &indicatif::ProgressBar,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    w(
+        out,
+        &format!(
+            "[1,0,{{\"progname\":\"SnapshotFormatter.java\",\"progver\":\"0.01\",\"timestamp\":{now}}}"
+        ),
+    )?;
+    enum Step {
+        Node(String, String, warren_tree::Node),
+        Close,
+    }
+    let mut ino = 1000u64;
+    let mut stack = vec![Step::Node("/".into(), "/".into(), root)];
+    while let Some(step) = stack.pop() {
+        let (path, name, n) = match step {
+            Step::Close => {
+                w(out, "]")?;
+                continue;
+            }
+            Step::Node(p, name, n) => (p, name, n),
+        };
+        bar.inc(1);
+        let len = n.data.as_ref().map_or(0, Vec::len);
+        ino += 1;
+        let node = format!(
+            "{{\"name\":\"{}\",\"asize\":{len},\"dsize\":{len},\"dev\":0,\"ino\":{ino}}}",
+            quote(&name)
+        );
+        let kids = if n.num_children > 0 {
+            ordered_children(t, &path)?
+        } else {
+            Vec::new()
+        };
+        if kids.is_empty() {
+            w(out, &format!(",{node}"))?;
+        } else {
+            w(out, &format!(",[{node}"))?;
+            stack.push(Step::Close);
+            for (cname, c) in kids.into_iter().rev() {
+                stack.push(Step::Node(child_path(&path, &cname), cname, c));
+            }
+        }
+    }
+    w(out, "]")?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Every node's block, in pre-order from `root`; returns how many ephemeral nodes each
+/// session owns, counted on the way so the tree is walked once (the root never counts, as
+/// in ZooKeeper).
+fn warren_node_blocks(
+    t: &TreeAt<'_>,
+    root: warren_tree::Node,
+    with_data: bool,
+    bar: &indicatif::ProgressBar,
+    out: &mut dyn Write,
+) -> Result<HashMap<i64, usize>, ToolError> {
+    let mut ephemerals: HashMap<i64, usize> = HashMap::new();
+    let mut stack = vec![("/".to_owned(), root)];
+    while let Some((path, n)) = stack.pop() {
+        bar.inc(1);
+        w(out, &node_text(&path, &n, with_data))?;
+        if path != "/" && n.stat.ephemeral_owner != 0 {
+            *ephemerals.entry(n.stat.ephemeral_owner).or_insert(0) += 1;
+        }
+        if n.num_children > 0 {
+            for (name, c) in ordered_children(t, &path)?.into_iter().rev() {
+                stack.push((child_path(&path, &name), c));
+            }
+        }
+    }
+    Ok(ephemerals)
+}
+
+/// The session lines, in the order ZooKeeper's tools list them (Java `HashMap` order).
+fn warren_sessions(
+    t: &TreeAt<'_>,
+    ephemerals: &HashMap<i64, usize>,
+    out: &mut dyn Write,
+) -> Result<(), ToolError> {
     let sessions = t.sessions()?;
     let hashes: Vec<i32> = sessions.iter().map(|s| long_hash(s.0)).collect();
     for i in hash_iteration_order(&hashes, 16) {
@@ -349,5 +387,5 @@ pub fn dump_warren(
             ),
         )?;
     }
-    w(out, &format!("----\nLast zxid: 0x{:x}\n", t.zxid))
+    Ok(())
 }

@@ -50,105 +50,135 @@ fn read_create(r: &mut Reader<'_>) -> Result<CreateTxn, JuteError> {
 /// # Errors
 /// A [`JuteError`] when the record does not decode (the reference tool would stop there).
 pub fn toolkit_fields(txn_type: i32, rest: &[u8]) -> Result<String, JuteError> {
-    Ok(match txn_type {
-        op::CREATE_SESSION => {
-            let t = CreateSessionTxn::from_bytes(rest)?;
-            let mut r = RecordText::new();
-            r.long(i64::from(t.time_out));
-            r.finish()
-        }
-        op::CLOSE_SESSION => {
-            // Logs written before CloseSessionTxn existed have no record at all.
-            if rest.len() < 4 {
-                String::new()
-            } else {
-                let paths = JVec::<String>::from_bytes(rest)?;
-                let mut r = RecordText::new();
-                r.open_vector();
-                for p in paths.iter() {
-                    r.string(p);
-                }
-                r.close_vector();
-                r.finish()
-            }
-        }
-        op::CREATE | op::CREATE2 => {
-            let t = read_create(&mut Reader::new(rest))?;
-            format!(
-                "{},{},{},{},{}",
-                t.path,
-                data_text(&t.data),
-                acl_list(&t.acl),
-                t.ephemeral,
-                t.parent_cversion
-            )
-        }
-        op::CREATE_CONTAINER => {
-            let t = CreateContainerTxn::from_bytes(rest)?;
-            format!(
-                "{},{},{},{}",
-                t.path,
-                data_text(&t.data),
-                acl_list(&t.acl),
-                t.parent_cversion
-            )
-        }
-        op::CREATE_TTL => {
-            let t = CreateTtlTxn::from_bytes(rest)?;
-            format!(
-                "{},{},{},{},{}",
-                t.path,
-                data_text(&t.data),
-                acl_list(&t.acl),
-                t.parent_cversion,
-                t.ttl
-            )
-        }
-        op::DELETE | op::DELETE_CONTAINER => {
-            let t = DeleteTxn::from_bytes(rest)?;
-            let mut r = RecordText::new();
-            r.string(&t.path);
-            r.finish()
-        }
-        op::SET_DATA | RECONFIG => {
-            let t = SetDataTxn::from_bytes(rest)?;
-            format!("{},{},{}", t.path, data_text(&t.data), t.version)
-        }
-        op::SET_ACL => {
-            let t = SetAclTxn::from_bytes(rest)?;
-            let mut r = RecordText::new();
-            r.string(&t.path)
-                .acl_vector(&t.acl)
-                .long(i64::from(t.version));
-            r.finish()
-        }
-        op::CHECK => {
-            let t = CheckVersionTxn::from_bytes(rest)?;
-            let mut r = RecordText::new();
-            r.string(&t.path).long(i64::from(t.version));
-            r.finish()
-        }
-        op::ERROR => {
-            let t = ErrorTxn::from_bytes(rest)?;
-            let mut r = RecordText::new();
-            r.long(i64::from(t.err));
-            r.finish()
-        }
-        op::MULTI => {
-            // 3.8 prints each sub-txn's raw record bytes decoded as UTF-8.
-            let subs = JVec::<SubTxn>::from_bytes(rest)?;
-            subs.iter()
-                .map(|s| format!("{}:{}", op::name(s.txn_type), lossy_utf8(&s.data)))
-                .collect::<Vec<_>>()
-                .join(";")
-        }
-        other => {
-            return Err(JuteError::Unknown {
-                what: "txn type",
-                value: i64::from(other),
-            })
-        }
-    })
+    match txn_type {
+        op::CREATE_SESSION => create_session_fields(rest),
+        op::CLOSE_SESSION => close_session_fields(rest),
+        op::CREATE | op::CREATE2 => create_fields(rest),
+        op::CREATE_CONTAINER => create_container_fields(rest),
+        op::CREATE_TTL => create_ttl_fields(rest),
+        op::DELETE | op::DELETE_CONTAINER => delete_fields(rest),
+        op::SET_DATA | RECONFIG => set_data_fields(rest),
+        op::SET_ACL => set_acl_fields(rest),
+        op::CHECK => check_fields(rest),
+        op::ERROR => error_fields(rest),
+        op::MULTI => multi_fields(rest),
+        other => Err(JuteError::Unknown {
+            what: "txn type",
+            value: i64::from(other),
+        }),
+    }
+}
+
+/// Through `toString()`: the timeout.
+fn create_session_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = CreateSessionTxn::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.long(i64::from(t.time_out));
+    Ok(r.finish())
+}
+
+/// Through `toString()`: the session's ephemeral paths.
+fn close_session_fields(rest: &[u8]) -> Result<String, JuteError> {
+    // Logs written before CloseSessionTxn existed have no record at all.
+    if rest.len() < 4 {
+        return Ok(String::new());
+    }
+    let paths = JVec::<String>::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.open_vector();
+    for p in paths.iter() {
+        r.string(p);
+    }
+    r.close_vector();
+    Ok(r.finish())
+}
+
+/// `path,data,acl,ephemeral,parentCVersion`, for either CreateTxn layout.
+fn create_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = read_create(&mut Reader::new(rest))?;
+    Ok(format!(
+        "{},{},{},{},{}",
+        t.path,
+        data_text(&t.data),
+        acl_list(&t.acl),
+        t.ephemeral,
+        t.parent_cversion
+    ))
+}
+
+/// `path,data,acl,parentCVersion`.
+fn create_container_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = CreateContainerTxn::from_bytes(rest)?;
+    Ok(format!(
+        "{},{},{},{}",
+        t.path,
+        data_text(&t.data),
+        acl_list(&t.acl),
+        t.parent_cversion
+    ))
+}
+
+/// `path,data,acl,parentCVersion,ttl`.
+fn create_ttl_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = CreateTtlTxn::from_bytes(rest)?;
+    Ok(format!(
+        "{},{},{},{},{}",
+        t.path,
+        data_text(&t.data),
+        acl_list(&t.acl),
+        t.parent_cversion,
+        t.ttl
+    ))
+}
+
+/// Through `toString()`: the path.
+fn delete_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = DeleteTxn::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.string(&t.path);
+    Ok(r.finish())
+}
+
+/// `path,data,version` (a reconfig's new config too).
+fn set_data_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = SetDataTxn::from_bytes(rest)?;
+    Ok(format!("{},{},{}", t.path, data_text(&t.data), t.version))
+}
+
+/// Through `toString()`: path, ACL list, version.
+fn set_acl_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = SetAclTxn::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.string(&t.path)
+        .acl_vector(&t.acl)
+        .long(i64::from(t.version));
+    Ok(r.finish())
+}
+
+/// Through `toString()`: path, version.
+fn check_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = CheckVersionTxn::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.string(&t.path).long(i64::from(t.version));
+    Ok(r.finish())
+}
+
+/// Through `toString()`: the error code.
+fn error_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let t = ErrorTxn::from_bytes(rest)?;
+    let mut r = RecordText::new();
+    r.long(i64::from(t.err));
+    Ok(r.finish())
+}
+
+/// `type:record;…`: 3.8 prints each sub-txn's raw record bytes decoded as UTF-8.
+fn multi_fields(rest: &[u8]) -> Result<String, JuteError> {
+    let subs = JVec::<SubTxn>::from_bytes(rest)?;
+    Ok(subs
+        .iter()
+        .map(|s| format!("{}:{}", op::name(s.txn_type), lossy_utf8(&s.data)))
+        .collect::<Vec<_>>()
+        .join(";"))
 }
 
 /// The whole text the toolkit prints for one txn, ending in exactly one newline (the

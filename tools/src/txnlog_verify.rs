@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::ToolError;
 use crate::txnfmt::decode_txn;
-use crate::zklog::{expand_log_paths, LogEnd, Scan, ZkLog};
+use crate::zklog::{expand_log_paths, LogEnd, RawEntry, Scan, ZkLog};
 
 /// One bad record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,84 +124,114 @@ pub fn verify(path: &Path, out: &mut dyn Write) -> Result<VerifyReport, ToolErro
         printer.start(f);
         let before = report.problems.len();
         let log = ZkLog::open(f)?;
-        let mut n = 0usize;
-        let mut first: Option<i64> = None;
-        let mut last: Option<i64> = None;
         let mut text = String::new();
         let mut bad = |offset: u64, reason: String| report.add(&mut text, f, offset, reason);
-        if log.header.version != 2 {
-            bad(
-                4,
-                format!("unknown txn log format version {}", log.header.version),
-            );
-        }
-        for item in log.entries() {
-            let e = match item {
-                Scan::Entry(e) => e,
-                Scan::End(LogEnd::Truncated { offset, reason }) => {
-                    bad(offset, format!("truncated entry: {reason}"));
-                    break;
-                }
-                Scan::End(_) => break,
-            };
-            n += 1;
-            let zxid = e.txn_header().ok().map(|(h, _)| h.zxid);
-            let which = zxid.map_or_else(String::new, |z| format!(" (zxid {z:#x})"));
-            if !e.crc_ok() {
-                bad(
-                    e.offset,
-                    format!(
-                        "checksum mismatch{which}: stored {:#x}, computed {:#x}",
-                        e.stored_crc,
-                        e.computed_crc()
-                    ),
-                );
-            }
-            if !e.eor_ok() {
-                bad(
-                    e.end() - 1,
-                    format!(
-                        "entry at offset {} ends with byte {:#04x}, not 'B'; cannot read further",
-                        e.offset, e.eor
-                    ),
-                );
-                break;
-            }
-            match e.txn_header() {
-                Err(err) => bad(e.offset, format!("txn header does not decode: {err}")),
-                Ok((h, rest)) => {
-                    if let Err(err) = decode_txn(h.txn_type, rest) {
-                        bad(e.offset, format!("txn{which} does not decode: {err}"));
-                    }
-                    if let Some((prev, prev_file)) = &last_zxid {
-                        if h.zxid <= *prev {
-                            let where_ = if prev_file == f {
-                                String::new()
-                            } else {
-                                format!(" in {}", prev_file.display())
-                            };
-                            bad(
-                                e.offset,
-                                format!(
-                                    "zxid {:#x} does not follow zxid {prev:#x}{where_}",
-                                    h.zxid
-                                ),
-                            );
-                        }
-                    }
-                    last_zxid = Some((h.zxid, f.clone()));
-                    first.get_or_insert(h.zxid);
-                    last = Some(h.zxid);
-                }
-            }
-        }
+        let (n, range) = verify_log(&log, f, &mut last_zxid, &mut bad);
         report.txns += n;
         let found = report.problems.len() - before;
-        let range = first.zip(last);
         printer.file_done(text, f, n as u64, range, found, log.bytes.len() as u64)?;
     }
     printer.finish();
     Ok(report)
+}
+
+/// A problem of the file being verified, at an offset, for [`VerifyReport::add`].
+type Bad<'a> = dyn FnMut(u64, String) + 'a;
+
+/// Checks the header and every entry of `log` (file `f`), passing each problem to `bad`.
+/// An entry whose end marker is wrong ends the check, as its length cannot be trusted and
+/// nothing after it can be framed. `last_zxid` (with its file) carries the zxid order
+/// across files. Returns the entries read and the range of their zxids.
+fn verify_log(
+    log: &ZkLog,
+    f: &Path,
+    last_zxid: &mut Option<(i64, PathBuf)>,
+    bad: &mut Bad<'_>,
+) -> (usize, Option<(i64, i64)>) {
+    let mut n = 0usize;
+    let mut first: Option<i64> = None;
+    let mut last: Option<i64> = None;
+    if log.header.version != 2 {
+        bad(
+            4,
+            format!("unknown txn log format version {}", log.header.version),
+        );
+    }
+    for item in log.entries() {
+        let e = match item {
+            Scan::Entry(e) => e,
+            Scan::End(LogEnd::Truncated { offset, reason }) => {
+                bad(offset, format!("truncated entry: {reason}"));
+                break;
+            }
+            Scan::End(_) => break,
+        };
+        n += 1;
+        let zxid = e.txn_header().ok().map(|(h, _)| h.zxid);
+        let which = zxid.map_or_else(String::new, |z| format!(" (zxid {z:#x})"));
+        if !e.crc_ok() {
+            bad(
+                e.offset,
+                format!(
+                    "checksum mismatch{which}: stored {:#x}, computed {:#x}",
+                    e.stored_crc,
+                    e.computed_crc()
+                ),
+            );
+        }
+        if !e.eor_ok() {
+            bad(
+                e.end() - 1,
+                format!(
+                    "entry at offset {} ends with byte {:#04x}, not 'B'; cannot read further",
+                    e.offset, e.eor
+                ),
+            );
+            break;
+        }
+        if let Some(z) = verify_txn(&e, f, &which, last_zxid, bad) {
+            first.get_or_insert(z);
+            last = Some(z);
+        }
+    }
+    (n, first.zip(last))
+}
+
+/// Checks the txn inside entry `e` of file `f` (`which` names its zxid in messages): that
+/// its header and record decode and that its zxid follows `last_zxid`, which it then
+/// becomes. Returns its zxid when the header decodes.
+fn verify_txn(
+    e: &RawEntry<'_>,
+    f: &Path,
+    which: &str,
+    last_zxid: &mut Option<(i64, PathBuf)>,
+    bad: &mut Bad<'_>,
+) -> Option<i64> {
+    let (h, rest) = match e.txn_header() {
+        Err(err) => {
+            bad(e.offset, format!("txn header does not decode: {err}"));
+            return None;
+        }
+        Ok(x) => x,
+    };
+    if let Err(err) = decode_txn(h.txn_type, rest) {
+        bad(e.offset, format!("txn{which} does not decode: {err}"));
+    }
+    if let Some((prev, prev_file)) = &*last_zxid {
+        if h.zxid <= *prev {
+            let where_ = if prev_file == f {
+                String::new()
+            } else {
+                format!(" in {}", prev_file.display())
+            };
+            bad(
+                e.offset,
+                format!("zxid {:#x} does not follow zxid {prev:#x}{where_}", h.zxid),
+            );
+        }
+    }
+    *last_zxid = Some((h.zxid, f.to_owned()));
+    Some(h.zxid)
 }
 
 /// Verifies Warren WAL segments: a whole wal dir (`dir`), or the `files` given. The

@@ -16,8 +16,6 @@ pub const FILE_HEADER_LEN: usize = 16;
 pub const ENTRY_OVERHEAD: usize = 13;
 /// The end-of-record byte after every entry.
 pub const EOR: u8 = b'B';
-/// `TxnHeader` size: clientId long, cxid int, zxid long, time long, type int.
-pub const TXN_HEADER_LEN: usize = 28;
 
 /// A whole ZooKeeper txn log file, in memory.
 #[derive(Debug, Clone)]

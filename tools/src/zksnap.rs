@@ -178,6 +178,141 @@ fn read_seal(bytes: &[u8], r: &mut Reader<'_>) -> Seal {
     }
 }
 
+/// A record that did not decode, at the offset where the record starts (`at`, the reader
+/// as it was before it), so the error points at the record rather than inside it.
+fn decode_error(path: &Path, at: &Reader<'_>, source: JuteError) -> ToolError {
+    ToolError::Decode {
+        path: path.to_owned(),
+        offset: at.position() as u64,
+        source,
+    }
+}
+
+/// `rd!(path, read, at)`: the value read, or (returned) the [`decode_error`] at `at`.
+macro_rules! rd {
+    ($path:expr, $e:expr, $at:expr) => {
+        $e.map_err(|e| decode_error($path, &$at, e))?
+    };
+}
+
+/// The session list: a count, then id and timeout of each.
+fn read_sessions(path: &Path, r: &mut Reader<'_>) -> Result<Vec<(i64, i32)>, ToolError> {
+    let at = r.clone();
+    let n = rd!(path, r.read_i32(), at);
+    let mut sessions = Vec::new();
+    for _ in 0..n.max(0) {
+        let at = r.clone();
+        let id = rd!(path, r.read_i64(), at);
+        let to = rd!(path, r.read_i32(), at);
+        sessions.push((id, to));
+    }
+    Ok(sessions)
+}
+
+/// The ACL cache: a count, then each reference and its ACL list.
+fn read_acls(path: &Path, r: &mut Reader<'_>) -> Result<Vec<(i64, Vec<Acl>)>, ToolError> {
+    let at = r.clone();
+    let n = rd!(path, r.read_i32(), at);
+    let mut acls = Vec::new();
+    for _ in 0..n.max(0) {
+        let at = r.clone();
+        let id = rd!(path, r.read_i64(), at);
+        let list = rd!(path, JVec::<Acl>::read(r), at);
+        acls.push((id, list.0));
+    }
+    Ok(acls)
+}
+
+/// The nodes in pre-order up to the `/` that ends them, each linked to its parent (which
+/// the pre-order puts before it). Children are in file order here.
+///
+/// # Errors
+/// A node whose parent came not before it, or no root at all, is [`ToolError::Corrupt`].
+fn read_nodes(path: &Path, r: &mut Reader<'_>) -> Result<Vec<SnapNode>, ToolError> {
+    let mut nodes: Vec<SnapNode> = Vec::new();
+    let mut by_path: HashMap<String, usize> = HashMap::new();
+    loop {
+        let at = r.clone();
+        let p = rd!(path, r.read_ustring(), at).unwrap_or_default();
+        if p == "/" {
+            break;
+        }
+        let data = rd!(path, r.read_buffer(), at);
+        let acl_ref = rd!(path, r.read_i64(), at);
+        let stat = rd!(path, StatPersisted::read(r), at);
+        let idx = nodes.len();
+        let (parent, name, full) = match p.rfind('/') {
+            None => (None, "/".to_owned(), "/".to_owned()),
+            Some(i) => {
+                let parent_path = &p[..i];
+                let Some(&pi) = by_path.get(parent_path) else {
+                    return Err(ToolError::corrupt(
+                        path,
+                        at.position() as u64,
+                        format!("node {p} has no parent {parent_path:?} before it"),
+                    ));
+                };
+                (Some(pi), p[i + 1..].to_owned(), p.clone())
+            }
+        };
+        if let Some(pi) = parent {
+            nodes[pi].children.push(idx);
+        }
+        by_path.insert(p, idx);
+        nodes.push(SnapNode {
+            path: full,
+            name,
+            data,
+            acl_ref,
+            stat,
+            parent,
+            children: Vec::new(),
+        });
+    }
+    if nodes.first().is_none_or(|n| n.parent.is_some()) {
+        return Err(ToolError::corrupt(
+            path,
+            r.position() as u64,
+            "snapshot has no root node",
+        ));
+    }
+    Ok(nodes)
+}
+
+/// Reorders each node's children as ZooKeeper's tools list them: ZooKeeper keeps children
+/// in a HashSet(8), filled in file order, and prints them in its iteration order.
+fn order_siblings_as_zookeeper(nodes: &mut [SnapNode]) {
+    let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+    for node in nodes {
+        if node.children.len() > 1 {
+            let hashes: Vec<i32> = node
+                .children
+                .iter()
+                .map(|&c| string_hash(&names[c]))
+                .collect();
+            let order = hash_iteration_order(&hashes, 8);
+            node.children = order.iter().map(|&i| node.children[i]).collect();
+        }
+    }
+}
+
+/// The `ZxidDigest` after a sound seal (3.6+ writes one), with its own seal; `None` when
+/// the first seal is bad or too few bytes follow it, as older versions write none.
+fn read_digest(bytes: &[u8], r: &mut Reader<'_>, seal: Seal) -> Option<(ZxidDigest, Seal)> {
+    if seal == Seal::Ok && r.remaining() >= 20 {
+        let d = (|| -> Result<ZxidDigest, JuteError> {
+            Ok(ZxidDigest {
+                zxid: r.read_i64()?,
+                version: r.read_i32()?,
+                digest: r.read_i64()?,
+            })
+        })();
+        d.ok().map(|d| (d, read_seal(bytes, r)))
+    } else {
+        None
+    }
+}
+
 impl ZkSnapshot {
     /// Reads and decodes a snapshot file, compressed or not.
     ///
@@ -208,114 +343,14 @@ impl ZkSnapshot {
             });
         }
         let mut r = Reader::new(bytes);
-        let dec = |r: &Reader<'_>, e: JuteError| ToolError::Decode {
-            path: path.to_owned(),
-            offset: r.position() as u64,
-            source: e,
-        };
-        // Errors carry the offset of the record that failed.
-        macro_rules! rd {
-            ($e:expr, $at:expr) => {
-                $e.map_err(|e| dec(&$at, e))?
-            };
-        }
         let at = r.clone();
-        let header = rd!(FileHeader::read(&mut r), at);
-
-        let at = r.clone();
-        let n = rd!(r.read_i32(), at);
-        let mut sessions = Vec::new();
-        for _ in 0..n.max(0) {
-            let at = r.clone();
-            let id = rd!(r.read_i64(), at);
-            let to = rd!(r.read_i32(), at);
-            sessions.push((id, to));
-        }
-
-        let at = r.clone();
-        let n = rd!(r.read_i32(), at);
-        let mut acls = Vec::new();
-        for _ in 0..n.max(0) {
-            let at = r.clone();
-            let id = rd!(r.read_i64(), at);
-            let list = rd!(JVec::<Acl>::read(&mut r), at);
-            acls.push((id, list.0));
-        }
-
-        let mut nodes: Vec<SnapNode> = Vec::new();
-        let mut by_path: HashMap<String, usize> = HashMap::new();
-        loop {
-            let at = r.clone();
-            let p = rd!(r.read_ustring(), at).unwrap_or_default();
-            if p == "/" {
-                break;
-            }
-            let data = rd!(r.read_buffer(), at);
-            let acl_ref = rd!(r.read_i64(), at);
-            let stat = rd!(StatPersisted::read(&mut r), at);
-            let idx = nodes.len();
-            let (parent, name, full) = match p.rfind('/') {
-                None => (None, "/".to_owned(), "/".to_owned()),
-                Some(i) => {
-                    let parent_path = &p[..i];
-                    let Some(&pi) = by_path.get(parent_path) else {
-                        return Err(ToolError::corrupt(
-                            path,
-                            at.position() as u64,
-                            format!("node {p} has no parent {parent_path:?} before it"),
-                        ));
-                    };
-                    (Some(pi), p[i + 1..].to_owned(), p.clone())
-                }
-            };
-            if let Some(pi) = parent {
-                nodes[pi].children.push(idx);
-            }
-            by_path.insert(p, idx);
-            nodes.push(SnapNode {
-                path: full,
-                name,
-                data,
-                acl_ref,
-                stat,
-                parent,
-                children: Vec::new(),
-            });
-        }
-        if nodes.first().is_none_or(|n| n.parent.is_some()) {
-            return Err(ToolError::corrupt(
-                path,
-                r.position() as u64,
-                "snapshot has no root node",
-            ));
-        }
-        // Sibling order: ZooKeeper keeps children in a HashSet(8), filled in file order.
-        let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
-        for node in &mut nodes {
-            if node.children.len() > 1 {
-                let hashes: Vec<i32> = node
-                    .children
-                    .iter()
-                    .map(|&c| string_hash(&names[c]))
-                    .collect();
-                let order = hash_iteration_order(&hashes, 8);
-                node.children = order.iter().map(|&i| node.children[i]).collect();
-            }
-        }
-
+        let header = rd!(path, FileHeader::read(&mut r), at);
+        let sessions = read_sessions(path, &mut r)?;
+        let acls = read_acls(path, &mut r)?;
+        let mut nodes = read_nodes(path, &mut r)?;
+        order_siblings_as_zookeeper(&mut nodes);
         let seal = read_seal(bytes, &mut r);
-        let digest = if seal == Seal::Ok && r.remaining() >= 20 {
-            let d = (|| -> Result<ZxidDigest, JuteError> {
-                Ok(ZxidDigest {
-                    zxid: r.read_i64()?,
-                    version: r.read_i32()?,
-                    digest: r.read_i64()?,
-                })
-            })();
-            d.ok().map(|d| (d, read_seal(bytes, &mut r)))
-        } else {
-            None
-        };
+        let digest = read_digest(bytes, &mut r, seal);
         Ok(ZkSnapshot {
             path: path.to_owned(),
             compression,

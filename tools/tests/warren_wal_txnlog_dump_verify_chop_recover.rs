@@ -189,6 +189,74 @@ fn a_flipped_byte_is_reported_with_file_and_offset_then_recovered() {
     );
 }
 
+/// The txns of a dump or recover report, one string each (an ACL's `]...` continuation
+/// line kept with its txn), leaving out the copies flagged `CRC ERROR - `/`CRC FIXED - `.
+fn txn_entries(s: &str) -> Vec<String> {
+    let mut entries: Vec<String> = Vec::new();
+    for l in s.lines() {
+        if l.starts_with(']') {
+            if let Some(last) = entries.last_mut() {
+                last.push('\n');
+                last.push_str(l);
+            }
+        } else if l.contains(" session 0x") {
+            entries.push(l.to_owned());
+        }
+    }
+    entries.retain(|e| !e.starts_with("CRC "));
+    entries
+}
+
+#[test]
+fn recover_shows_the_records_of_a_damaged_segment_as_dump_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = scenario(tmp.path());
+    let wal = dir.join("wal");
+    // The first segment: createSession and the creates after it, of several record types.
+    let (seg, off) = record_of(&wal, 2);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[off as usize + 16 + 20] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let (out, _, r) = run(&["txnlog", "dump", seg.to_str().unwrap()], "");
+    r.unwrap();
+    let dumped = txn_entries(&text(&out));
+    assert!(dumped.len() > 2, "{dumped:?}");
+    assert!(
+        dumped[0].ends_with(" zxid 0x1 createSession 30000"),
+        "{dumped:?}"
+    );
+
+    let fixed = tmp.path().join("fixed");
+    let (out, _, r) = run(
+        &[
+            "txnlog",
+            "recover",
+            "--yes",
+            "--verbose",
+            seg.to_str().unwrap(),
+            "--out",
+            fixed.to_str().unwrap(),
+        ],
+        "",
+    );
+    r.unwrap();
+    let s = text(&out);
+    assert!(s.contains("with 1 fixed CRC error(s)"), "{s}");
+    // Every record, the damaged one's unflagged copy included, reads as in the dump: the
+    // op and its fields after the 32-byte txn header.
+    let recovered = txn_entries(&s);
+    let damaged = |e: &String| e.contains(" zxid 0x2 ");
+    let undamaged = |v: &[String]| {
+        v.iter()
+            .filter(|e| !damaged(e))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(undamaged(&recovered), undamaged(&dumped), "{s}");
+    assert_eq!(recovered, dumped, "{s}");
+}
+
 #[test]
 fn chop_writes_a_wal_that_ends_at_the_zxid() {
     let tmp = tempfile::tempdir().unwrap();
