@@ -73,6 +73,17 @@ pub enum DataDirError {
         #[source]
         source: warren_proto::JuteError,
     },
+    /// The log does not hold every txn between the engine's state and its end.
+    #[error(
+        "the txn log is missing zxids {from:#x} to {to:#x} (the next record, {at}, does not \
+         follow the engine's state or the record before it): refusing to start rather than \
+         serve a partial tree. A log segment or the engine's files may have been lost or \
+         copied incompletely. `warren txnlog verify` lists the segments; restore the \
+         missing files, or build a data dir that ends before the gap with `warren replay \
+         --to-zxid {before:#x}`",
+        before = from.saturating_sub(1)
+    )]
+    Gap { from: u64, to: u64, at: String },
     /// Another process has the data dir open.
     #[error(
         "{} is in use by another Warren process (a running server or tool holds its LOCK); \

@@ -3,6 +3,12 @@
 //!
 //! The engine records in its manifest the highest zxid it has persisted; records at or
 //! below the engine's last zxid are skipped, so replaying twice changes nothing.
+//!
+//! Replay refuses gaps: the first record it applies must follow the engine's last zxid,
+//! and each one the one before (a one-member log numbers its txns without holes). A lost
+//! log segment, or an engine dir lost after the log was purged, would otherwise give a
+//! partial tree without a word; instead the data dir does not open, and the error names
+//! the missing zxids and the tools that can help.
 
 use std::path::Path;
 use std::time::Instant;
@@ -38,14 +44,22 @@ pub fn replay(
 ) -> Result<Replayed, DataDirError> {
     let started = Instant::now();
     let mut txns = 0;
+    let mut next = engine.last_seq() + 1;
     for rec in records {
         let rec = rec?;
         let zxid = rec.record.seq;
+        if zxid < next {
+            continue;
+        }
         if to.is_some_and(|to| zxid > to) {
             break;
         }
-        if zxid <= engine.last_seq() {
-            continue;
+        if zxid != next {
+            return Err(DataDirError::Gap {
+                from: next,
+                to: zxid - 1,
+                at: rec.place(wal_dir),
+            });
         }
         let txn =
             LoggedTxn::decode(&rec.record.payload).map_err(|source| DataDirError::BadTxn {
@@ -58,6 +72,7 @@ pub fn replay(
             source,
         })?;
         txns += 1;
+        next = zxid + 1;
     }
     Ok(Replayed {
         txns,

@@ -174,6 +174,20 @@ impl Warren {
     }
 
     fn spawn(&mut self) {
+        self.spawn_without_waiting();
+        if !wait_ruok(self.port, Duration::from_secs(20)) {
+            let status = self.child.as_mut().unwrap().try_wait().ok().flatten();
+            panic!(
+                "warren did not answer ruok on port {} (exit: {status:?}); log:\n{}",
+                self.port,
+                self.log()
+            );
+        }
+    }
+
+    /// Starts the process again on the same data dir without waiting for it to serve
+    /// (for a start-up that must fail); see [`Warren::wait_exit`].
+    pub fn spawn_without_waiting(&mut self) {
         let data = self.data_dir();
         std::fs::create_dir_all(&data).unwrap();
         let cfg = self.dir.path().join("zoo.cfg");
@@ -214,14 +228,6 @@ impl Warren {
             .spawn()
             .expect("spawn warren");
         self.child = Some(child);
-        if !wait_ruok(self.port, Duration::from_secs(20)) {
-            let status = self.child.as_mut().unwrap().try_wait().ok().flatten();
-            panic!(
-                "warren did not answer ruok on port {} (exit: {status:?}); log:\n{}",
-                self.port,
-                self.log()
-            );
-        }
     }
 
     /// The server's stderr of the current (or last) run.
