@@ -67,6 +67,9 @@ pub struct Config {
     /// How many txns back point-in-time reads (`snapshot dump --at-zxid`, `replay`) can
     /// reach: the engine keeps every version younger than this (`warren.retentionTxns`).
     pub retention_txns: u64,
+    /// How often log segments the server no longer needs are deleted
+    /// (`warren.logPurgeIntervalMs`).
+    pub log_purge_interval_ms: u64,
     /// How often the container and TTL reaper runs (`znode.container.checkIntervalMs`).
     pub container_check_interval_ms: u64,
     /// At most this many reaper deletes per minute (`znode.container.maxPerMinute`).
@@ -120,6 +123,7 @@ impl Default for Config {
             super_digest: None,
             memory_budget_mb: 256,
             retention_txns: 100_000,
+            log_purge_interval_ms: 10_000,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             sasl_users: std::collections::HashMap::new(),
@@ -305,6 +309,7 @@ impl Config {
             }
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
+            "warren.logPurgeIntervalMs" => self.log_purge_interval_ms = num(key, v, 100)?,
             "admin.enableServer" => self.admin_enable_server = boolean(key, v)?,
             "admin.serverAddress" => {
                 self.admin_server_address =

@@ -148,9 +148,7 @@ impl Server {
 async fn spawn_background(shared: &Arc<Shared>) {
     tokio::spawn(crate::session::expiry::run(shared.clone()));
     tokio::spawn(crate::reaper::run(shared.clone()));
-    if shared.config.autopurge_purge_interval_hours > 0 {
-        tokio::spawn(crate::purge::run(shared.clone()));
-    }
+    tokio::spawn(crate::purge::run(shared.clone()));
     tokio::spawn(crate::admin::serve(shared.clone()));
     tokio::spawn(crate::metrics::serve(shared.clone()));
     start_tls(shared).await;

@@ -63,7 +63,7 @@ impl Wal {
     pub fn open(dir: &Path, opts: WalOptions) -> Result<Wal> {
         std::fs::create_dir_all(dir).map_err(|e| WalError::io("create directory", dir, e))?;
         let lock_file = lock_dir(dir)?;
-        let (files, deleted) = recover(dir)?;
+        let (files, deleted) = recover(dir, opts.verify_from)?;
         let io = IoBackend::new(opts.backend);
         let backend = io.kind();
         let shared = Arc::new(Shared::new(dir, opts, files, deleted));

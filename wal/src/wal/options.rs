@@ -36,6 +36,12 @@ pub struct WalOptions {
     pub fsync: FsyncPolicy,
     /// Which system calls write. Default [`Backend::Std`].
     pub backend: Backend,
+    /// The lowest seq the caller will read back after open (the server: one above what
+    /// its engine has persisted). Segments whose records all lie below it get a header
+    /// check only at open, so start-up time does not grow with history the caller no
+    /// longer needs; everything from it on, and the last segment, is verified record by
+    /// record. Default 0: verify everything. (`verify_dir` always checks every record.)
+    pub verify_from: u64,
 }
 
 impl Default for WalOptions {
@@ -45,6 +51,7 @@ impl Default for WalOptions {
             preallocate: true,
             fsync: FsyncPolicy::Always,
             backend: Backend::Std,
+            verify_from: 0,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! What `Wal::open` does to the files before the writer starts: verify, repair, tidy.
 //!
-//! Every record of every segment is checked, not just the tail, because a log that
-//! starts over damage would later replay it as if it were good. Only one kind of damage
+//! Every record the caller will read back (from `WalOptions::verify_from` on) is
+//! checked, not just the tail, because a log that starts over damage would later replay
+//! it as if it were good. Older segments, whose records lie wholly below that point, get
+//! a header check only: their records are never replayed again, and checking them would
+//! make every start-up as slow as the whole retained history is long. Only one kind of damage
 //! is repaired: a torn tail, the partial last write of a crash, which by the rule in
 //! `scan` can only hold records that were never acknowledged. It is zeroed (keeping the
 //! preallocated size) and the log goes on from the last good record. Anything else is
@@ -17,15 +20,15 @@ use std::path::Path;
 
 use super::files::{open_rw, ActiveFile, Files, Seg};
 use crate::error::{Result, WalError};
-use crate::format::parse_segment_file_name;
+use crate::format::{decode_header, parse_segment_file_name, HEADER_LEN};
 use crate::io::{remove_file, sync_dir, zero_range};
 use crate::scan::{list_segments, placement_faults, scan_segment, Fault, FaultKind};
 
 /// Makes `dir` a valid log to append to. Returns its segments, with the last one open
 /// as the active segment, and how many (empty) segments were deleted.
-pub(super) fn recover(dir: &Path) -> Result<(Files, u64)> {
+pub(super) fn recover(dir: &Path, verify_from: u64) -> Result<(Files, u64)> {
     remove_temp_files(dir)?;
-    let mut segs = verify_segments(dir)?;
+    let mut segs = verify_segments(dir, verify_from)?;
     let deleted = drop_empty_last(dir, &mut segs)?;
     let active = segs.last().map(open_active).transpose()?;
     Ok((Files { segs, active }, deleted))
@@ -50,13 +53,21 @@ fn remove_temp_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Verifies every segment in seq order, repairing a torn tail in the last one.
-fn verify_segments(dir: &Path) -> Result<Vec<Seg>> {
+/// Verifies the segments in seq order, repairing a torn tail in the last one; a segment
+/// whose successor starts at or below `verify_from` holds only records below it and
+/// gets a header check.
+fn verify_segments(dir: &Path, verify_from: u64) -> Result<Vec<Seg>> {
     let listed = list_segments(dir)?;
     let mut segs: Vec<Seg> = Vec::with_capacity(listed.len());
     let mut prev_last: Option<u64> = None;
     for (i, (name_seq, path)) in listed.iter().enumerate() {
-        let seg = verify_segment(path, *name_seq, i + 1 == listed.len(), prev_last)?;
+        let next_first = listed.get(i + 1).map(|(seq, _)| *seq);
+        let seg = match next_first {
+            Some(next) if next <= verify_from => {
+                check_old_segment(path, *name_seq, next, prev_last)?
+            }
+            _ => verify_segment(path, *name_seq, i + 1 == listed.len(), prev_last)?,
+        };
         if seg.last_seq.is_some() {
             prev_last = seg.last_seq;
         }
@@ -91,6 +102,34 @@ fn verify_segment(
         first_seq: header.first_seq,
         last_seq: report.last_seq,
         used: report.valid_end,
+    })
+}
+
+/// The header check of a segment that is not read back: its magic, version, checksum
+/// and placement. Its records run up to the next segment's first seq.
+fn check_old_segment(
+    path: &Path,
+    name_seq: u64,
+    next_first: u64,
+    prev_last: Option<u64>,
+) -> Result<Seg> {
+    let mut head = vec![0u8; HEADER_LEN as usize];
+    let mut file = std::fs::File::open(path).map_err(|e| WalError::io("open", path, e))?;
+    std::io::Read::read_exact(&mut file, &mut head)
+        .map_err(|e| WalError::corrupt(path, 0, format!("cannot read the header: {e}")))?;
+    let header = decode_header(&head).map_err(|reason| WalError::corrupt(path, 0, reason))?;
+    if let Some(fault) = placement_faults(path, name_seq, &header, prev_last).first() {
+        return Err(fault.to_error());
+    }
+    let used = file
+        .metadata()
+        .map_err(|e| WalError::io("stat", path, e))?
+        .len();
+    Ok(Seg {
+        path: path.to_path_buf(),
+        first_seq: header.first_seq,
+        last_seq: Some(next_first.saturating_sub(1).max(header.first_seq)),
+        used,
     })
 }
 

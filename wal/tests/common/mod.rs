@@ -28,6 +28,7 @@ pub fn small_opts(backend: Backend, segment_bytes: u64) -> WalOptions {
         preallocate: true,
         fsync: FsyncPolicy::Always,
         backend,
+        verify_from: 0,
     }
 }
 
