@@ -151,6 +151,14 @@ impl Txn {
                 let subs = JVec::<SubTxn>::read(r)?;
                 let mut txns = Vec::with_capacity(subs.len());
                 for s in subs.0 {
+                    // ZooKeeper never nests a multi in a multi; a crafted file that does
+                    // would make decoding (and applying) recurse without bound.
+                    if s.txn_type == op::MULTI {
+                        return Err(JuteError::Unknown {
+                            what: "txn type inside a multi",
+                            value: i64::from(s.txn_type),
+                        });
+                    }
                     txns.push(Txn::read_record(s.txn_type, &mut Reader::new(&s.data))?);
                 }
                 Txn::Multi(txns)
@@ -236,5 +244,29 @@ mod tests {
             }),
         };
         assert_eq!(LoggedTxn::decode(&t.encode()).unwrap(), t);
+    }
+
+    #[test]
+    fn a_multi_nested_in_a_multi_is_refused_not_recursed_into() {
+        // Each level wraps the one below as a multi's only sub-txn.
+        let mut record = Vec::new();
+        Txn::Check(CheckVersionTxn {
+            path: "/x".into(),
+            version: 1,
+        })
+        .write_record(&mut record);
+        let mut txn_type = op::CHECK;
+        for _ in 0..1_000 {
+            let mut outer = Vec::new();
+            JVec(vec![SubTxn {
+                txn_type,
+                data: record,
+            }])
+            .write(&mut outer);
+            record = outer;
+            txn_type = op::MULTI;
+        }
+        let e = Txn::read_record(op::MULTI, &mut Reader::new(&record)).unwrap_err();
+        assert!(e.to_string().contains("inside a multi"), "{e}");
     }
 }

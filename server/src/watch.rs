@@ -31,6 +31,9 @@ struct Inner {
     child: HashMap<String, HashSet<ConnId>>,
     persistent: HashMap<String, HashSet<ConnId>>,
     recursive: HashMap<String, HashSet<ConnId>>,
+    /// Each connection's watches, so closing a connection costs its own watches, not a
+    /// walk over everyone's under the lock.
+    by_conn: HashMap<ConnId, HashSet<(WatchKind, String)>>,
     outbound: HashMap<ConnId, Outbound>,
 }
 
@@ -47,6 +50,30 @@ impl Inner {
     fn tables(&self) -> [&HashMap<String, HashSet<ConnId>>; 4] {
         [&self.data, &self.child, &self.persistent, &self.recursive]
     }
+
+    /// Removes one watch from its table (not from `by_conn`); true if it was there.
+    fn unlink(&mut self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
+        let table = self.table(kind);
+        let Some(set) = table.get_mut(path) else {
+            return false;
+        };
+        let had = set.remove(&conn);
+        if set.is_empty() {
+            table.remove(path);
+        }
+        had
+    }
+
+    /// Removes the one-shot watches of `kind` on `path` and returns their connections.
+    fn take(&mut self, kind: WatchKind, path: &str) -> HashSet<ConnId> {
+        let conns = self.table(kind).remove(path).unwrap_or_default();
+        for c in &conns {
+            if let Some(set) = self.by_conn.get_mut(c) {
+                set.remove(&(kind, path.to_owned()));
+            }
+        }
+        conns
+    }
 }
 
 /// All watches of all connections.
@@ -56,7 +83,7 @@ pub struct Watches {
 }
 
 /// Which table a watch lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WatchKind {
     /// getData and exists.
     Data,
@@ -87,29 +114,23 @@ impl Watches {
     /// Drops every watch of a closed connection.
     pub fn remove_connection(&self, conn: ConnId) {
         let mut g = self.inner.lock();
-        let g = &mut *g;
         g.outbound.remove(&conn);
-        for table in [
-            &mut g.data,
-            &mut g.child,
-            &mut g.persistent,
-            &mut g.recursive,
-        ] {
-            table.retain(|_, set| {
-                set.remove(&conn);
-                !set.is_empty()
-            });
+        for (kind, path) in g.by_conn.remove(&conn).unwrap_or_default() {
+            g.unlink(conn, kind, &path);
         }
     }
 
     /// Leaves a watch.
     pub fn add(&self, conn: ConnId, kind: WatchKind, path: &str) {
-        self.inner
-            .lock()
-            .table(kind)
+        let mut g = self.inner.lock();
+        g.table(kind)
             .entry(path.to_owned())
             .or_default()
             .insert(conn);
+        g.by_conn
+            .entry(conn)
+            .or_default()
+            .insert((kind, path.to_owned()));
     }
 
     /// Whether a connection has a watch of this kind on `path`.
@@ -124,15 +145,10 @@ impl Watches {
     /// Removes a connection's watch; true if there was one.
     pub fn remove(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
         let mut g = self.inner.lock();
-        let table = g.table(kind);
-        let Some(set) = table.get_mut(path) else {
-            return false;
-        };
-        let had = set.remove(&conn);
-        if set.is_empty() {
-            table.remove(path);
+        if let Some(set) = g.by_conn.get_mut(&conn) {
+            set.remove(&(kind, path.to_owned()));
         }
-        had
+        g.unlink(conn, kind, path)
     }
 
     /// Fires the watches that the changes of one txn match.
@@ -150,7 +166,7 @@ impl Watches {
                 _ => continue,
             };
             for &k in one_shot {
-                targets.extend(g.table(k).remove(&c.path).unwrap_or_default());
+                targets.extend(g.take(k, &c.path));
             }
             if let Some(set) = g.persistent.get(&c.path) {
                 targets.extend(set.iter().copied());

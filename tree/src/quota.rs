@@ -177,7 +177,8 @@ pub fn on_quota_node(
     Ok(())
 }
 
-/// Nodes and bytes at and below `path`: the node, then its descendants by two range scans.
+/// Nodes and bytes at and below `path`: the node, then its descendants by two streamed
+/// range scans (nothing is collected, whatever the size of the subtree).
 fn usage(view: &View<'_>, path: &str) -> Result<(i64, i64), TreeError> {
     let Some(root) = view.node(path)? else {
         return Ok((0, 0));
@@ -188,11 +189,12 @@ fn usage(view: &View<'_>, path: &str) -> Result<(i64, i64), TreeError> {
         let mut prefix = vec![NODES];
         prefix.extend_from_slice(path.as_bytes());
         prefix.push(sep);
-        for (_, v) in view.scan_prefix(&prefix)? {
-            let n = Node::decode(&v)?;
+        view.for_each_prefix(&prefix, |_, v| {
+            let n = Node::decode(v)?;
             count += 1;
             bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
-        }
+            Ok(())
+        })?;
     }
     Ok((count, bytes))
 }

@@ -125,17 +125,43 @@ impl<'a> View<'a> {
         Ok(self.engine.get(key, self.at)?)
     }
 
-    /// All live keys under `prefix`, in order. Only for small key ranges (a session's
-    /// ephemerals): it collects them.
+    /// Calls `f` with every live key and value under `prefix`, in key order, without
+    /// collecting them: the engine's keys stream past, and the pending changes (the
+    /// overlay's and this view's own, bounded by the work in flight, not by the tree) are
+    /// merged in on the way. Memory does not grow with the number of keys.
     ///
     /// # Errors
-    /// Engine failures.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, TreeError> {
-        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    /// Engine failures, and whatever `f` returns.
+    pub fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), TreeError>,
+    ) -> Result<(), TreeError> {
+        let mut pending = self.pending_under(prefix).into_iter().peekable();
         for kv in self.engine.scan_prefix(prefix, self.at)? {
             let (k, v) = kv?;
-            merged.insert(k, Some(v));
+            while let Some((pk, pv)) = pending.next_if(|(pk, _)| pk.as_slice() < k.as_slice()) {
+                if let Some(pv) = pv {
+                    f(&pk, &pv)?;
+                }
+            }
+            match pending.next_if(|(pk, _)| *pk == k) {
+                Some((pk, Some(pv))) => f(&pk, &pv)?,
+                Some((_, None)) => {}
+                None => f(&k, &v)?,
+            }
         }
+        for (pk, pv) in pending {
+            if let Some(pv) = pv {
+                f(&pk, &pv)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The overlay's and this view's changes under `prefix` (this view's win).
+    fn pending_under(&self, prefix: &[u8]) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        let mut pending = BTreeMap::new();
         let range = (Bound::Included(prefix.to_vec()), Bound::Unbounded);
         if let Some(o) = self.overlay {
             for (k, stack) in o.entries.range(range.clone()) {
@@ -143,7 +169,7 @@ impl<'a> View<'a> {
                     break;
                 }
                 if let Some((_, v)) = stack.last() {
-                    merged.insert(k.clone(), v.clone());
+                    pending.insert(k.clone(), v.clone());
                 }
             }
         }
@@ -151,12 +177,23 @@ impl<'a> View<'a> {
             if !k.starts_with(prefix) {
                 break;
             }
-            merged.insert(k.clone(), v.clone());
+            pending.insert(k.clone(), v.clone());
         }
-        Ok(merged
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect())
+        pending
+    }
+
+    /// All live keys under `prefix`, in order. Only for small key ranges (a session's
+    /// ephemerals): it collects them; [`View::for_each_prefix`] streams.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, TreeError> {
+        let mut out = Vec::new();
+        self.for_each_prefix(prefix, |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -280,5 +317,29 @@ mod tests {
         assert_eq!(o.get(b"b"), Some(&Some(b"4".to_vec())));
         o.applied(4);
         assert!(o.is_empty() && o.entries.is_empty());
+    }
+
+    #[test]
+    fn a_prefix_streams_the_engine_under_the_overlay_and_the_views_own_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), warren_engine::EngineOptions::default()).unwrap();
+        write_changes(&engine, 1, &[put("pa", "1"), put("pc", "1"), put("q", "1")]).unwrap();
+        let mut o = Overlay::default();
+        o.record(1, &[(b"pc".to_vec(), None), put("pb", "2")]);
+        let mut v = View::new(&engine, Some(&o));
+        v.put(b"pd".to_vec(), b"3".to_vec());
+        v.put(b"pa".to_vec(), b"3".to_vec());
+        let mut seen = Vec::new();
+        v.for_each_prefix(b"p", |k, val| {
+            seen.push((k.to_vec(), val.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<_> = [("pa", "3"), ("pb", "2"), ("pd", "3")]
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!(v.scan_prefix(b"p").unwrap(), want);
     }
 }

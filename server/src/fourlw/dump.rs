@@ -56,9 +56,19 @@ fn ephemerals(shared: &Shared) -> BTreeMap<i64, Vec<String>> {
     m
 }
 
-/// Number of ephemeral nodes (`mntr`'s `zk_ephemerals_count`).
+/// Number of ephemeral nodes (`mntr`'s `zk_ephemerals_count`, and the metric): the
+/// ephemeral-owner index counted as it streams past, never collected.
 pub fn ephemerals_count(shared: &Shared) -> usize {
-    ephemerals(shared).values().map(Vec::len).sum()
+    let mut n = 0;
+    let counted =
+        View::new(&shared.engine, None).for_each_prefix(&[warren_tree::EPHEMERALS], |_, _| {
+            n += 1;
+            Ok(())
+        });
+    if let Err(e) = counted {
+        tracing::warn!("counting ephemerals: {e}");
+    }
+    n
 }
 
 fn date(ms: i64) -> String {

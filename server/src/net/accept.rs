@@ -31,11 +31,22 @@ impl PerIp {
         true
     }
 
+    /// Counts a closed connection; an address with none left is forgotten, so the map
+    /// holds only addresses that are connected now.
     fn release(&self, ip: IpAddr) {
         let mut g = self.counts.lock();
         if let Some(n) = g.get_mut(&ip) {
             *n = n.saturating_sub(1);
+            if *n == 0 {
+                g.remove(&ip);
+            }
         }
+    }
+
+    /// How many addresses are tracked.
+    #[cfg(test)]
+    fn addresses(&self) -> usize {
+        self.counts.lock().len()
     }
 }
 
@@ -124,5 +135,24 @@ async fn serve_tls(
             serve_connection(shared, tls, peer, subject).await;
         }
         Err(e) => tracing::warn!(%peer, "TLS handshake failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_without_connections_are_forgotten() {
+        let p = PerIp::default();
+        for i in 0..1000u32 {
+            let ip = IpAddr::from(i.to_be_bytes());
+            assert!(p.admit(ip, 2));
+            assert!(p.admit(ip, 2));
+            assert!(!p.admit(ip, 2));
+            p.release(ip);
+            p.release(ip);
+        }
+        assert_eq!(p.addresses(), 0);
     }
 }

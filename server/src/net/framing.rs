@@ -79,10 +79,19 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             "frame length {len} is outside 0..={max} (jute.maxbuffer); closing the connection"
         ));
     }
-    let mut body = vec![0u8; len as usize];
-    rd.read_exact(&mut body)
+    // The buffer grows as bytes arrive: a peer that claims a large frame and sends nothing
+    // costs nothing.
+    let mut body = Vec::with_capacity((len as usize).min(64 << 10));
+    let got = rd
+        .take(len as u64)
+        .read_to_end(&mut body)
         .await
         .map_err(|e| format!("connection ended inside a {len}-byte frame: {e}"))?;
+    if got < len as usize {
+        return Err(format!(
+            "connection ended inside a {len}-byte frame: early eof after {got} bytes"
+        ));
+    }
     Ok(Some(body))
 }
 
