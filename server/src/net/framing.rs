@@ -79,18 +79,16 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             "frame length {len} is outside 0..={max} (jute.maxbuffer); closing the connection"
         ));
     }
-    // The buffer grows as bytes arrive: a peer that claims a large frame and sends nothing
-    // costs nothing.
-    let mut body = Vec::with_capacity((len as usize).min(64 << 10));
-    let got = rd
-        .take(len as u64)
-        .read_to_end(&mut body)
-        .await
-        .map_err(|e| format!("connection ended inside a {len}-byte frame: {e}"))?;
-    if got < len as usize {
-        return Err(format!(
-            "connection ended inside a {len}-byte frame: early eof after {got} bytes"
-        ));
+    // The buffer grows as bytes arrive, 64 KiB at a time: a peer that claims a large
+    // frame and sends nothing costs nothing.
+    let len = len as usize;
+    let mut body = Vec::new();
+    while body.len() < len {
+        let start = body.len();
+        body.resize(start + (len - start).min(64 << 10), 0);
+        rd.read_exact(&mut body[start..])
+            .await
+            .map_err(|e| format!("connection ended inside a {len}-byte frame: {e}"))?;
     }
     Ok(Some(body))
 }
