@@ -7,26 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use warren_proto::consts::op;
-use warren_proto::{Acl, CreateRequest, Request};
 
 /// Writes enough 1 KiB nodes to fill several 1 MiB log segments, then kills the server
 /// (so nothing is flushed and start-up must replay the log).
 fn server_with_several_segments() -> (Warren, Vec<std::path::PathBuf>) {
     let mut w = Warren::start_with("preAllocSize=1024\n");
     let mut r = Raw::connect(&w.addr(), 30_000);
-    for i in 0..3000 {
-        let create = Request::Create {
-            op: op::CREATE,
-            req: CreateRequest {
-                path: format!("/n{i}"),
-                data: Some(vec![b'x'; 1024]),
-                acl: Acl::open_unsafe().into(),
-                flags: 0,
-            },
-        };
-        assert_eq!(r.err(&create), 0);
-    }
+    create_nodes(&mut r, 3000, 1024);
     w.kill9();
     let mut segments: Vec<_> = std::fs::read_dir(w.data_dir().join("wal"))
         .unwrap()

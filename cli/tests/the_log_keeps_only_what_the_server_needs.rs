@@ -7,8 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use warren_proto::consts::op;
-use warren_proto::{Acl, CreateRequest, PathWatchRequest, Request};
+use warren_proto::{PathWatchRequest, Request};
 
 fn segments(w: &Warren) -> usize {
     std::fs::read_dir(w.data_dir().join("wal"))
@@ -32,18 +31,7 @@ fn old_segments_are_purged_without_autopurge_and_nothing_acknowledged_is_lost() 
     );
     let mut r = Raw::connect(&w.addr(), 30_000);
     const NODES: usize = 8000;
-    for i in 0..NODES {
-        let create = Request::Create {
-            op: op::CREATE,
-            req: CreateRequest {
-                path: format!("/n{i}"),
-                data: Some(vec![b'x'; 1024]),
-                acl: Acl::open_unsafe().into(),
-                flags: 0,
-            },
-        };
-        assert_eq!(r.err(&create), 0);
-    }
+    create_nodes(&mut r, NODES, 1024);
     // About 8 MiB of log was written; what the engine holds is not kept.
     let end = Instant::now() + Duration::from_secs(10);
     while segments(&w) > 4 && Instant::now() < end {

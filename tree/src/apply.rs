@@ -9,8 +9,8 @@
 
 use warren_engine::Engine;
 use warren_proto::consts::{event, op, owner};
-use warren_proto::txn::{CreateTxn, LoggedTxn, SetAclTxn, SetDataTxn, Txn, TxnHeader};
-use warren_proto::{ErrorCode, Stat, StatPersisted};
+use warren_proto::txn::{LoggedTxn, SetAclTxn, SetDataTxn, Txn, TxnHeader};
+use warren_proto::{Acl, Data, ErrorCode, Stat, StatPersisted};
 
 use crate::keys::{
     ephemeral_key, ephemeral_prefix, node_key, reap_key, session_key, session_value,
@@ -65,35 +65,23 @@ pub fn apply_txn(
     Ok(match txn {
         Txn::Create(t) | Txn::Create2(t) => {
             let o = if t.ephemeral { hdr.client_id } else { 0 };
-            create(view, hdr, txn.txn_type(), t, o, changes)?
+            let new = NewNode::of(&t.path, &t.data, &t.acl.0, t.parent_cversion, o);
+            create(view, hdr, txn.txn_type(), &new, changes)?
         }
         Txn::CreateContainer(t) => {
-            let t2 = CreateTxn {
-                path: t.path.clone(),
-                data: t.data.clone(),
-                acl: t.acl.clone(),
-                ephemeral: false,
-                parent_cversion: t.parent_cversion,
-            };
-            create(
-                view,
-                hdr,
-                op::CREATE_CONTAINER,
-                &t2,
+            let new = NewNode::of(
+                &t.path,
+                &t.data,
+                &t.acl.0,
+                t.parent_cversion,
                 owner::CONTAINER,
-                changes,
-            )?
+            );
+            create(view, hdr, op::CREATE_CONTAINER, &new, changes)?
         }
         Txn::CreateTtl(t) => {
-            let t2 = CreateTxn {
-                path: t.path.clone(),
-                data: t.data.clone(),
-                acl: t.acl.clone(),
-                ephemeral: false,
-                parent_cversion: t.parent_cversion,
-            };
             let o = owner::TTL_MASK | (t.ttl & owner::MAX_TTL);
-            create(view, hdr, op::CREATE_TTL, &t2, o, changes)?
+            let new = NewNode::of(&t.path, &t.data, &t.acl.0, t.parent_cversion, o);
+            create(view, hdr, op::CREATE_TTL, &new, changes)?
         }
         Txn::Delete(t) | Txn::DeleteContainer(t) => delete(view, zxid, &t.path, changes)?,
         Txn::SetData(t) => set_data(view, hdr, t, changes)?,
@@ -198,6 +186,34 @@ fn multi(
     Ok(Outcome::Multi(out))
 }
 
+/// What every kind of create (plain, ephemeral, sequential, container, TTL) records: the
+/// node, and the owner marker that says which kind it is.
+struct NewNode<'a> {
+    path: &'a str,
+    data: &'a Data,
+    acl: &'a [Acl],
+    parent_cversion: i32,
+    ephemeral_owner: i64,
+}
+
+impl<'a> NewNode<'a> {
+    fn of(
+        path: &'a str,
+        data: &'a Data,
+        acl: &'a [Acl],
+        parent_cversion: i32,
+        ephemeral_owner: i64,
+    ) -> NewNode<'a> {
+        NewNode {
+            path,
+            data,
+            acl,
+            parent_cversion,
+            ephemeral_owner,
+        }
+    }
+}
+
 /// The paths of a session's ephemeral nodes, in order.
 ///
 /// # Errors
@@ -215,19 +231,19 @@ fn create(
     view: &mut View<'_>,
     hdr: &TxnHeader,
     create_op: i32,
-    t: &CreateTxn,
-    ephemeral_owner: i64,
+    t: &NewNode<'_>,
     changes: &mut Vec<Change>,
 ) -> Result<Outcome, TreeError> {
+    let ephemeral_owner = t.ephemeral_owner;
     let zxid = hdr.zxid;
-    let parent_path = warren_proto::path::parent(&t.path);
+    let parent_path = warren_proto::path::parent(t.path);
     let Some(mut parent) = view.node(parent_path)? else {
         return Ok(Outcome::Failed(ErrorCode::NO_NODE));
     };
-    if view.node(&t.path)?.is_some() {
+    if view.node(t.path)?.is_some() {
         return Ok(Outcome::Failed(ErrorCode::NODE_EXISTS));
     }
-    let acl_id = view.intern_acl(&t.acl)?;
+    let acl_id = view.intern_acl(t.acl)?;
     let mut node = Node {
         stat: StatPersisted {
             czxid: zxid,
@@ -244,14 +260,14 @@ fn create(
         acl_id,
         data: t.data.clone(),
     };
-    quota::on_quota_node(view, &t.path, true, Some(&mut node))?;
+    quota::on_quota_node(view, t.path, true, Some(&mut node))?;
     quota::account(
         view,
-        &t.path,
+        t.path,
         1,
         node.data.as_ref().map_or(0, Vec::len) as i64,
     )?;
-    view.put_node(&t.path, &node);
+    view.put_node(t.path, &node);
     view.add_nodes(1)?;
     // Old logs (format 0) carry −1: the parent's counter goes up by one.
     let parent_cversion = if t.parent_cversion == -1 {
@@ -266,13 +282,13 @@ fn create(
     parent.num_children += 1;
     view.put_node(parent_path, &parent);
     match owner_kind(ephemeral_owner) {
-        OwnerKind::Ephemeral => view.put(ephemeral_key(ephemeral_owner, &t.path), Vec::new()),
-        OwnerKind::Container | OwnerKind::Ttl(_) => view.put(reap_key(&t.path), Vec::new()),
+        OwnerKind::Ephemeral => view.put(ephemeral_key(ephemeral_owner, t.path), Vec::new()),
+        OwnerKind::Container | OwnerKind::Ttl(_) => view.put(reap_key(t.path), Vec::new()),
         OwnerKind::Persistent => {}
     }
     changes.push(Change {
         event_type: event::NODE_CREATED,
-        path: t.path.clone(),
+        path: t.path.to_owned(),
     });
     changes.push(Change {
         event_type: event::NODE_CHILDREN_CHANGED,
@@ -280,7 +296,7 @@ fn create(
     });
     Ok(Outcome::Created {
         op: create_op,
-        path: t.path.clone(),
+        path: t.path.to_owned(),
         stat: node.client_stat(),
     })
 }

@@ -85,39 +85,32 @@ impl Warren {
 
     /// Starts a fresh server with extra zoo.cfg lines.
     pub fn start_with(extra_cfg: &str) -> Warren {
+        Warren::start_under(&[], extra_cfg)
+    }
+
+    /// Starts a fresh server under `wrapper` (a command and its arguments, to which the
+    /// binary and its arguments are appended), for fault injection.
+    pub fn start_under(wrapper: &[&str], extra_cfg: &str) -> Warren {
+        let mut w = Warren::unstarted(extra_cfg);
+        w.wrapper = wrapper.iter().map(|s| s.to_string()).collect();
+        w.spawn();
+        w
+    }
+
+    /// A server on a fresh temp dir and a free port, not started yet.
+    fn unstarted(extra_cfg: &str) -> Warren {
         let dir = tempfile::Builder::new()
             .prefix("warren-test-")
             .tempdir()
             .expect("temp dir");
-        let mut w = Warren {
+        Warren {
             port: free_port(),
             dir,
             extra_cfg: extra_cfg.to_owned(),
             child: None,
             starts: 0,
             wrapper: Vec::new(),
-        };
-        w.spawn();
-        w
-    }
-
-    /// Starts a fresh server under `wrapper` (a command and its arguments, to which the
-    /// binary and its arguments are appended), for fault injection.
-    pub fn start_under(wrapper: &[&str], extra_cfg: &str) -> Warren {
-        let dir = tempfile::Builder::new()
-            .prefix("warren-test-")
-            .tempdir()
-            .expect("temp dir");
-        let mut w = Warren {
-            port: free_port(),
-            dir,
-            extra_cfg: extra_cfg.to_owned(),
-            child: None,
-            starts: 0,
-            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
-        };
-        w.spawn();
-        w
+        }
     }
 
     /// Waits (bounded) for the process to exit by itself; its status, or `None` if it
@@ -144,19 +137,8 @@ impl Warren {
 
     /// Starts on an existing data dir (moved into the server's temp dir).
     pub fn start_on(data: &std::path::Path, extra_cfg: &str) -> Warren {
-        let dir = tempfile::Builder::new()
-            .prefix("warren-test-")
-            .tempdir()
-            .expect("temp dir");
-        std::fs::rename(data, dir.path().join("data")).expect("move the data dir");
-        let mut w = Warren {
-            port: free_port(),
-            dir,
-            extra_cfg: extra_cfg.to_owned(),
-            child: None,
-            starts: 0,
-            wrapper: Vec::new(),
-        };
+        let mut w = Warren::unstarted(extra_cfg);
+        std::fs::rename(data, w.dir.path().join("data")).expect("move the data dir");
         w.spawn();
         w
     }
@@ -699,5 +681,21 @@ pub fn render_body(op: i32, body: &[u8], stat: &mut dyn FnMut(&Stat) -> String) 
         Ok(s) if r.remaining() == 0 => s,
         Ok(s) => format!("{s} +{} trailing bytes", r.remaining()),
         Err(e) => format!("undecodable ({e}): {body:?}"),
+    }
+}
+
+/// Creates `/n0` … `/n{count-1}` with `size` bytes of data each, asserting each succeeds.
+pub fn create_nodes(r: &mut Raw, count: usize, size: usize) {
+    for i in 0..count {
+        let create = Request::Create {
+            op: op::CREATE,
+            req: warren_proto::CreateRequest {
+                path: format!("/n{i}"),
+                data: Some(vec![b'x'; size]),
+                acl: warren_proto::Acl::open_unsafe().into(),
+                flags: 0,
+            },
+        };
+        assert_eq!(r.err(&create), 0, "create /n{i}");
     }
 }
