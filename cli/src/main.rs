@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use warren_server::sysprops::SystemProperties;
 use warren_server::{Config, Server};
 
 /// mimalloc instead of glibc's malloc: the engine allocates and frees many short-lived
@@ -33,6 +34,10 @@ struct Cli {
     /// Overrides dataDir.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// A Java system property, as ZooKeeper takes it (`-Dzookeeper.4lw.commands.whitelist=*`);
+    /// SERVER_JVMFLAGS, JVMFLAGS and a java.env beside zoo.cfg are read too.
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    define: Vec<String>,
 }
 
 /// Offline tools; with no subcommand, `warren` runs the server.
@@ -61,10 +66,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Bench(b)) => return warren_bench::run(b).map_err(anyhow::Error::from),
         None => {}
     }
-    let mut config = match &cli.config {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default(),
-    };
+    let props = SystemProperties::gather(&cli.define, cli.config.as_deref(), |var| {
+        std::env::var(var).ok()
+    });
+    let mut config = Config::load(cli.config.as_deref(), &props)?;
     if let Some(p) = cli.port {
         config.client_port = p;
     }

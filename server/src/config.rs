@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use warren_datadir::DataDir;
 
+use crate::sysprops::SystemProperties;
+
 /// A problem with the configuration that stops start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -179,7 +181,23 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] when the file cannot be read or a value is bad.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let mut c = Config::parse_lines(&read(path)?)?;
+        Config::load(Some(path), &SystemProperties::default())
+    }
+
+    /// The configuration a server starts with: ZooKeeper's defaults, under the Java system
+    /// properties Warren reads (see [`crate::sysprops`]), under `zoo.cfg` (if given).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a file cannot be read or a value is bad (naming the key or
+    /// the property).
+    pub fn load(path: Option<&Path>, props: &SystemProperties) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        for (name, value) in &props.props {
+            c.set_property(name, value)?;
+        }
+        if let Some(path) = path {
+            c.parse_more(&read(path)?)?;
+        }
         // ZooKeeper 3.5+ may keep the server.N lines in a separate dynamic config file.
         if let Some(dynamic) = c.extra.get("dynamicConfigFile").cloned() {
             c.parse_more(&read(Path::new(&dynamic))?)?;
@@ -214,7 +232,9 @@ impl Config {
                 tracing::warn!(line, "ignoring config line without '='");
                 continue;
             };
-            self.set(k.trim(), v.trim())?;
+            if !self.set(k.trim(), v.trim())? {
+                tracing::warn!(key = k.trim(), "unknown config key, ignored");
+            }
         }
         Ok(())
     }
@@ -260,7 +280,32 @@ impl Config {
         Ok(())
     }
 
-    fn set(&mut self, key: &str, v: &str) -> Result<(), ConfigError> {
+    /// Applies one Java system property: ZooKeeper's `zookeeper.*` properties are the
+    /// zoo.cfg keys of the same name, and the JAAS file is
+    /// `java.security.auth.login.config`. Others are logged and ignored.
+    fn set_property(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let known = match name {
+            "java.security.auth.login.config" => self.set("warren.sasl.jaasConfig", value)?,
+            "readonlymode.enabled" => {
+                self.extra.insert(name.to_owned(), value.to_owned());
+                true
+            }
+            n if n.starts_with("zookeeper.") => self.set(n, value)?,
+            _ => false,
+        };
+        if known {
+            tracing::info!(property = name, value, "system property applied");
+        } else {
+            tracing::info!(
+                property = name,
+                "system property not read by Warren, ignored"
+            );
+        }
+        Ok(())
+    }
+
+    /// Sets a zoo.cfg key; `Ok(false)` for a key nobody knows.
+    fn set(&mut self, key: &str, v: &str) -> Result<bool, ConfigError> {
         let key_no_prefix = key.strip_prefix("zookeeper.").unwrap_or(key);
         match key_no_prefix {
             "tickTime" => self.tick_time = num(key, v, 1)?,
@@ -337,9 +382,9 @@ impl Config {
             k if ACCEPTED.contains(&k) || k.starts_with("ssl.") || k.starts_with("admin.") => {
                 self.extra.insert(key.to_owned(), v.to_owned());
             }
-            _ => tracing::warn!(key, "unknown config key, ignored"),
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The negotiable session timeout range, in ms: ZooKeeper's defaults are 2 and 20 ticks.

@@ -27,6 +27,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod stats;
+pub mod sysprops;
 pub mod tls;
 pub mod watch;
 
