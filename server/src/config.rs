@@ -55,6 +55,8 @@ pub struct Config {
     pub snap_count: u64,
     /// Txn log segment preallocation, in KiB (ZooKeeper's preAllocSize).
     pub pre_alloc_size_kb: u64,
+    /// ZooKeeper's autopurge keys, checked (a bad value stops start-up, as in ZooKeeper): Warren takes no snapshots
+    /// and purges its log continuously (see `log_purge_interval_ms`).
     pub autopurge_snap_retain_count: u32,
     pub autopurge_purge_interval_hours: u32,
     pub extended_types_enabled: bool,

@@ -89,7 +89,8 @@ impl Reader<'_> {
         );
         let _guard = watching.then(|| self.shared.tree_lock.read());
         // A request that reads several keys (a node and its children, several nodes)
-        // reads them all at one pinned zxid, so its answer is consistent.
+        // reads them all at one pinned zxid, so its answer is consistent. Under the tree
+        // lock nothing is applied anyway, so a watched one needs no snapshot.
         let several = matches!(
             req,
             Request::GetChildren(_)
@@ -98,7 +99,7 @@ impl Reader<'_> {
                 | Request::GetAllChildrenNumber(_)
                 | Request::GetEphemerals(_)
         );
-        let snapshot = several.then(|| self.shared.engine.snapshot());
+        let snapshot = (several && !watching).then(|| self.shared.engine.snapshot());
         let res = match &snapshot {
             Some(snap) => Reader {
                 at: snap.read_seq(),

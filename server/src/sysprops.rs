@@ -87,36 +87,10 @@ pub fn java_env_flags(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Splits on whitespace outside quotes, removing the quotes.
+/// Splits as a shell would (quotes group, and are removed); unbalanced quotes fall back
+/// to plain whitespace.
 fn shell_words(s: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_word = false;
-    for ch in s.chars() {
-        match (quote, ch) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(ch);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
+    shell_words::split(s).unwrap_or_else(|_| s.split_whitespace().map(str::to_owned).collect())
 }
 
 #[cfg(test)]

@@ -39,10 +39,8 @@ pub fn run(shared: &Shared, waiting: mpsc::Receiver<Waiting>) {
             break;
         }
     }
-    // Whatever still waits has an unknown outcome: its connection closes unanswered.
-    while let Ok(w) = waiting.try_recv() {
-        let _ = w.reply.send(Err(PipelineError::Stopped));
-    }
+    // Dropping `waiting` drops the reply senders of whatever still waits: their outcome
+    // is unknown, and their connections close unanswered.
 }
 
 /// The local proposal `id`, once the writer has queued it. Older proposals that were

@@ -71,7 +71,7 @@ fn now_ms() -> i64 {
 
 type Refused = (PipelineError, oneshot::Sender<WriteResult>);
 
-/// Decides the txn, records it in the overlay, queues it for the applier and proposes it.
+/// Decides the txn, records it in the overlay, proposes it, and queues it for the applier.
 fn propose(
     shared: &Shared,
     id: u64,
@@ -96,14 +96,11 @@ fn propose(
     let decided = {
         let mut overlay = shared.overlay.lock();
         let mut view = View::new(&shared.engine, Some(&overlay));
-        match decide(&mut view, &header, &ctx, &req.op) {
-            Ok(d) => {
-                let writes = view.take_changes();
-                overlay.record(id, &writes);
-                Ok((d, writes))
-            }
-            Err(e) => Err(e),
+        let decided = decide(&mut view, &header, &ctx, &req.op).map(|d| (d, view.take_changes()));
+        if let Ok((_, writes)) = &decided {
+            overlay.record(id, writes);
         }
+        decided
     };
     let (d, writes) = match decided {
         Ok(x) => x,
