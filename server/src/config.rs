@@ -100,6 +100,17 @@ pub struct Config {
     /// Check every fast-path apply against the apply function (`warren.verifyApply`; on
     /// in debug builds and in the test suite).
     pub verify_apply: bool,
+    /// Requests outstanding in the whole server before it stops reading from clients
+    /// (`globalOutstandingLimit`, ZooKeeper's default 1000).
+    pub global_outstanding_limit: usize,
+    /// Requests one connection may have outstanding before the server stops reading from
+    /// it (`warren.connectionOutstandingLimit`; default half the global limit, so one
+    /// client cannot hold up all the others).
+    pub connection_outstanding_limit: Option<usize>,
+    /// Bytes of replies and events a client may leave unread before the server closes its
+    /// connection (`warren.clientOutboundLimitMB`, default 16; never less than one
+    /// `jute.maxbuffer`).
+    pub client_outbound_limit_mb: u64,
     /// Accepted keys that belong to features not built yet, kept for `conf`.
     pub extra: BTreeMap<String, String>,
 }
@@ -126,6 +137,9 @@ impl Default for Config {
             jute_max_buffer: 0xfffff,
             super_digest: None,
             memory_budget_mb: 256,
+            global_outstanding_limit: 1000,
+            connection_outstanding_limit: None,
+            client_outbound_limit_mb: 16,
             retention_txns: 100_000,
             log_purge_interval_ms: 10_000,
             container_check_interval_ms: 60_000,
@@ -170,7 +184,6 @@ const ACCEPTED: &[&str] = &[
     "electionAlg",
     "peerType",
     "dynamicConfigFile",
-    "globalOutstandingLimit",
     "maxCnxns",
     "quorumListenOnAllIPs",
     "skipACL",
@@ -356,6 +369,11 @@ impl Config {
             }
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
+            "globalOutstandingLimit" => self.global_outstanding_limit = num(key, v, 1)?,
+            "warren.connectionOutstandingLimit" => {
+                self.connection_outstanding_limit = Some(num(key, v, 1)?)
+            }
+            "warren.clientOutboundLimitMB" => self.client_outbound_limit_mb = num(key, v, 1)?,
             "warren.logPurgeIntervalMs" => self.log_purge_interval_ms = num(key, v, 100)?,
             "admin.enableServer" => self.admin_enable_server = boolean(key, v)?,
             "admin.serverAddress" => {
@@ -394,6 +412,25 @@ impl Config {
         let min = self.min_session_timeout.unwrap_or(self.tick_time * 2);
         let max = self.max_session_timeout.unwrap_or(self.tick_time * 20);
         (min, max.max(min))
+    }
+
+    /// Requests one connection may have outstanding.
+    pub fn per_connection_outstanding(&self) -> usize {
+        self.connection_outstanding_limit
+            .unwrap_or((self.global_outstanding_limit / 2).max(1))
+    }
+
+    /// Bytes of unread replies and events after which a client is disconnected.
+    pub fn client_outbound_limit(&self) -> usize {
+        let limit = usize::try_from(self.client_outbound_limit_mb << 20).unwrap_or(usize::MAX);
+        limit.max(self.jute_max_buffer)
+    }
+
+    /// Bytes of request frames the server holds at once, a quarter of the memory budget
+    /// (never less than one `jute.maxbuffer`, so any valid request fits).
+    pub fn request_bytes_in_flight(&self) -> usize {
+        let quarter = usize::try_from((self.memory_budget_mb << 20) / 4).unwrap_or(usize::MAX);
+        quarter.max(self.jute_max_buffer)
     }
 
     /// The address clients connect to.

@@ -14,6 +14,7 @@ use warren_tree::{Overlay, View};
 
 use crate::config::Config;
 use crate::log::TxnLog;
+use crate::net::admission::Admission;
 use crate::pipeline::Pipeline;
 use crate::session::Sessions;
 use crate::stats::Stats;
@@ -40,6 +41,8 @@ pub struct Shared {
     /// Wakes the accept loop to stop after a storage failure.
     pub(crate) failed: Notify,
     pub(crate) stats: Stats,
+    /// How many requests, and bytes of them, the connections may hold at once.
+    pub(crate) admission: Admission,
     pub(crate) started: Instant,
     pub(crate) pipeline: OnceLock<Pipeline>,
 }
@@ -53,6 +56,10 @@ impl Shared {
         sessions: Sessions,
         last_zxid: i64,
     ) -> Shared {
+        let admission = Admission::new(
+            config.global_outstanding_limit,
+            config.request_bytes_in_flight(),
+        );
         Shared {
             config,
             engine,
@@ -66,6 +73,7 @@ impl Shared {
             failure: Mutex::new(None),
             failed: Notify::new(),
             stats: Stats::default(),
+            admission,
             started: Instant::now(),
             pipeline: OnceLock::new(),
         }

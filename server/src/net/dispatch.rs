@@ -14,7 +14,8 @@ use warren_proto::{
     SaslRequest,
 };
 
-use super::framing::{read_frame, reply_frame};
+use super::admission::Admitted;
+use super::framing::{read_body, read_len, reply_frame};
 use super::replies::{respond, Pending, Slot};
 use super::Conn;
 use crate::auth::authenticate;
@@ -30,27 +31,40 @@ enum Decoded {
     Malformed,
 }
 
-/// Reads and queues requests until the client closes, a frame is bad, or a request ends
-/// the connection; then waits until every queued reply is sent.
+/// Reads and queues requests until the client closes, a frame is bad, a request ends
+/// the connection, or the client is cut off for leaving too many replies unread; then
+/// waits until every queued reply is sent.
 pub async fn run_session<R: AsyncRead + Unpin>(conn: Arc<Conn>, rd: &mut R) {
-    let (slots, queue) = mpsc::unbounded_channel::<Slot>();
+    let (slots, queue) = mpsc::channel::<Slot>(conn.shared.config.per_connection_outstanding());
     let responder = tokio::spawn(respond(conn.clone(), queue));
+    tokio::select! {
+        () = read_requests(&conn, rd, slots) => {}
+        unread = conn.out.cut_off() => {
+            tracing::warn!(
+                peer = %conn.peer,
+                session = format!("{:#x}", conn.session),
+                "the client left {unread} bytes of replies unread, over \
+                 warren.clientOutboundLimitMB; closing the connection"
+            );
+        }
+    }
+    let _ = responder.await;
+}
+
+/// Reads requests and queues their places, each admitted (see [`super::admission`])
+/// before its body is read; a full reply queue stops the reading too.
+async fn read_requests<R: AsyncRead + Unpin>(conn: &Conn, rd: &mut R, slots: mpsc::Sender<Slot>) {
     let mut sasl: Option<DigestMd5> = None;
     loop {
-        let body = match read_frame(rd, conn.shared.config.jute_max_buffer, None).await {
-            Ok(Some(b)) => b,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(peer = %conn.peer, session = format!("{:#x}", conn.session), "{e}");
-                break;
-            }
+        let Some((body, admitted)) = next_frame(conn, rd).await else {
+            return;
         };
         let started = Instant::now();
         conn.shared.sessions.touch(conn.session);
         conn.shared.stats.request_received(conn.id);
-        let (hdr, kind, stop) = match decode(&conn, &body) {
+        let (hdr, kind, stop) = match decode(conn, &body) {
             Decoded::Request(hdr, req) => {
-                let (kind, stop) = pending_for(&conn, &hdr, req, &mut sasl);
+                let (kind, stop) = pending_for(conn, &hdr, req, &mut sasl);
                 (hdr, kind, stop)
             }
             Decoded::UnknownOp(hdr) => {
@@ -59,20 +73,39 @@ pub async fn run_session<R: AsyncRead + Unpin>(conn: Arc<Conn>, rd: &mut R) {
                 let frame = reply_frame(hdr.xid, -1, ErrorCode::UNIMPLEMENTED, &[]);
                 (hdr, Pending::Ready(frame), true)
             }
-            Decoded::Malformed => break,
+            Decoded::Malformed => return,
         };
         let slot = Slot {
             xid: hdr.xid,
             op: hdr.op,
             started,
             kind,
+            _admitted: admitted,
         };
-        if slots.send(slot).is_err() || stop {
-            break;
+        if slots.send(slot).await.is_err() || stop {
+            return;
         }
     }
-    drop(slots);
-    let _ = responder.await;
+}
+
+/// The next request frame, admitted; `None` when the connection ends (a bad length is
+/// logged).
+async fn next_frame<R: AsyncRead + Unpin>(conn: &Conn, rd: &mut R) -> Option<(Vec<u8>, Admitted)> {
+    let shared = &conn.shared;
+    let read = async {
+        let Some(len) = read_len(rd, shared.config.jute_max_buffer, None).await? else {
+            return Ok(None);
+        };
+        let admitted = shared.admission.admit(len).await;
+        read_body(rd, len).await.map(|b| Some((b, admitted)))
+    };
+    match read.await {
+        Ok(next) => next,
+        Err(e) => {
+            tracing::warn!(peer = %conn.peer, session = format!("{:#x}", conn.session), "{e}");
+            None
+        }
+    }
 }
 
 fn decode(conn: &Conn, body: &[u8]) -> Decoded {

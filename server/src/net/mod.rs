@@ -1,6 +1,7 @@
 //! The network front end: one task per connection.
 //!
 //! - [`accept`]: the client ports (plain and TLS) and the per-address connection limit;
+//! - [`admission`]: the limits on requests outstanding (`globalOutstandingLimit`);
 //! - [`framing`]: length-prefixed frames, and the writer task of each connection;
 //! - [`handshake`]: a ConnectRequest creates or resumes a session;
 //! - [`dispatch`]: each request takes its place in the reply queue;
@@ -11,6 +12,7 @@
 //! this connection only, with a log line naming the peer; every other connection goes on.
 
 pub mod accept;
+pub mod admission;
 pub mod dispatch;
 pub mod framing;
 pub mod handshake;
@@ -71,7 +73,7 @@ pub async fn serve_connection<S>(
     let Some(creq) = read_connect(&shared, &mut rd, first, peer).await else {
         return;
     };
-    let (out, rx) = Outbound::channel();
+    let (out, rx) = Outbound::channel(shared.config.client_outbound_limit());
     tokio::spawn(framing::writer_task(wr, rx));
     let id: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     shared.stats.connection_opened(id, peer);

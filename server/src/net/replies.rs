@@ -9,6 +9,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use warren_proto::Request;
 
+use super::admission::Admitted;
 use super::framing::reply_frame;
 use super::Conn;
 use crate::pipeline::{PipelineError, WriteResult};
@@ -16,12 +17,13 @@ use crate::read::Reader;
 use crate::reply::encode_outcome;
 
 /// A place in a connection's reply queue: the request's xid and opcode, when it arrived,
-/// and what answers it.
+/// what answers it, and its admission, given back once the reply is queued.
 pub struct Slot {
     pub xid: i32,
     pub op: i32,
     pub started: Instant,
     pub kind: Pending,
+    pub _admitted: Admitted,
 }
 
 /// What answers a request.
@@ -51,7 +53,7 @@ struct Answer {
 }
 
 /// Answers the queued places in order until the queue closes.
-pub async fn respond(conn: Arc<Conn>, mut queue: mpsc::UnboundedReceiver<Slot>) {
+pub async fn respond(conn: Arc<Conn>, mut queue: mpsc::Receiver<Slot>) {
     while let Some(slot) = queue.recv().await {
         let Some(a) = answer(&conn, slot.xid, slot.op, slot.kind).await else {
             // The outcome of a write is unknown (the server is stopping after a storage
