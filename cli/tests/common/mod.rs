@@ -143,6 +143,15 @@ impl Warren {
         w
     }
 
+    /// Starts a fresh server whose data dir is `data` (elsewhere, for example on a
+    /// small disk): the server's `data` is a symlink to it.
+    pub fn start_with_data_at(data: &std::path::Path, extra_cfg: &str) -> Warren {
+        let mut w = Warren::unstarted(extra_cfg);
+        std::os::unix::fs::symlink(data, w.dir.path().join("data")).expect("link the data dir");
+        w.spawn();
+        w
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
