@@ -1,8 +1,9 @@
-//! One process per data dir. A server, or a tool that opens the engine, first takes an
-//! advisory lock on `<dataDir>/LOCK`, before the engine starts its flush and compaction
-//! threads: a second server started by mistake, or a tool run beside a live server,
-//! stops with a message instead of compacting a directory another process is writing.
-//! The lock goes with the process, so a crash never leaves a stale one behind.
+//! One process per data dir. A server first takes an advisory lock on `<dataDir>/LOCK`,
+//! before the engine starts its flush and compaction threads: a second server started by
+//! mistake stops with a message instead of compacting a directory another process is
+//! writing. (The offline tools open a data dir read-only and need no lock; they only ask
+//! whether a server holds it, see [`DataDirLock::is_held`].) The lock goes with the
+//! process, so a crash never leaves a stale one behind.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -43,6 +44,17 @@ impl DataDirLock {
             }),
             Err(e) => Err(io(e.into())),
         }
+    }
+
+    /// Whether a live process holds the lock on `<dir>/LOCK` now. Creates nothing: a
+    /// dir without a `LOCK` file is not held.
+    pub fn is_held(dir: &Path) -> bool {
+        let Ok(file) = File::open(dir.join("LOCK")) else {
+            return false;
+        };
+        // flock works on a file opened for reading; the test lock is released at once.
+        flock(&file, FlockOperation::NonBlockingLockShared)
+            .is_err_and(|e| e == rustix::io::Errno::WOULDBLOCK)
     }
 }
 

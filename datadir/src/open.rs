@@ -24,14 +24,13 @@ pub struct Opened {
     pub replayed: Replayed,
 }
 
-/// An engine opened by a tool, with the data dir's lock held until it is dropped.
+/// An engine opened read-only by a tool (see [`DataDir::open_read`]).
 pub struct Reading {
     pub engine: Engine,
-    _lock: DataDirLock,
 }
 
 impl Reading {
-    /// Stops the engine's background work, then releases the lock.
+    /// Closes the engine.
     ///
     /// # Errors
     /// The engine's, when its background work failed.
@@ -119,26 +118,47 @@ impl DataDir {
         })
     }
 
-    /// Opens the engine keeping `retention` txns of history, and replays the log tail
-    /// read-only (the log is neither locked nor repaired), so "latest" means what the
-    /// server would serve. Nothing is flushed: the replayed state lives in this process's
-    /// memtable only. The data dir's lock is held while the engine is open, so a tool
-    /// refuses to run beside a live server.
+    /// Opens the data dir read-only, keeping `retention` txns of history, and replays
+    /// the log tail (the log is neither locked nor repaired), so "latest" means what the
+    /// server would serve. Nothing is written in the data dir: the replayed state lives
+    /// in this process's memtable only, so a tool can read beside a running server.
+    ///
+    /// A live server may compact a table away or purge a log segment between the moment
+    /// this reads the manifest and the moment it opens the file; while a server holds
+    /// the dir, such an open is tried again (a few times, briefly).
     ///
     /// # Errors
-    /// [`DataDirError::Locked`] when a server (or another tool) has the dir open;
-    /// [`DataDirError`] for the engine, a bad log record (naming file and offset), or a
-    /// payload that is not a txn.
+    /// [`DataDirError`] for the engine, a bad log record (naming file and offset), a gap
+    /// in the log, or a payload that is not a txn.
     pub fn open_read(&self, retention: u64) -> Result<Reading, DataDirError> {
-        let lock = DataDirLock::acquire(&self.data_dir)?;
-        let engine = open_engine(&self.engine_dir, retention)?;
+        let mut attempt = 0u32;
+        loop {
+            match self.try_open_read(retention) {
+                Ok(r) => return Ok(r),
+                Err(e) if attempt < READ_RETRIES && DataDirLock::is_held(&self.data_dir) => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "the live server changed the data dir while it was opened; again");
+                    std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn try_open_read(&self, retention: u64) -> Result<Reading, DataDirError> {
+        let engine = Engine::open_read_only(&self.engine_dir, engine_options(retention)).map_err(
+            |source| DataDirError::Engine {
+                path: self.engine_dir.clone(),
+                source,
+            },
+        )?;
         if self.wal_dir.is_dir() {
             let records = WalRecords::open(&self.wal_dir)?;
             replay(&engine, &self.wal_dir, records, None)?;
         }
-        Ok(Reading {
-            engine,
-            _lock: lock,
-        })
+        Ok(Reading { engine })
     }
 }
+
+/// How often [`DataDir::open_read`] tries again beside a live server.
+const READ_RETRIES: u32 = 8;

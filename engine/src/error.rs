@@ -53,6 +53,9 @@ pub enum EngineError {
     /// The engine was closed.
     #[error("engine is closed")]
     Closed,
+    /// A flush, compaction or manifest edit on an engine opened read-only.
+    #[error("the engine was opened read-only")]
+    ReadOnly,
     /// The options are not usable.
     #[error("invalid options: {0}")]
     InvalidOptions(String),

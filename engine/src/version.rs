@@ -144,7 +144,8 @@ impl Version {
 /// Owns the manifest and the current version.
 pub struct VersionSet {
     dir: PathBuf,
-    manifest: ManifestWriter,
+    /// `None` when opened read-only: nothing is logged.
+    manifest: Option<ManifestWriter>,
     state: ManifestState,
     current: Arc<Version>,
 }
@@ -168,18 +169,41 @@ impl VersionSet {
         let manifest = ManifestWriter::create(dir, manifest_number + 1, &state)?;
         let vs = VersionSet {
             dir: dir.to_path_buf(),
-            manifest,
+            manifest: Some(manifest),
             state,
             current,
         };
-        vs.delete_obsolete()?;
+        vs.delete_obsolete(manifest_number + 1)?;
         Ok(vs)
     }
 
-    /// Removes tables that are not live and manifests that are not current.
-    fn delete_obsolete(&self) -> Result<()> {
+    /// Recovers the version set from `dir` without writing anything there: no new
+    /// manifest, no deletions. Every live table is opened (and stays open), so another
+    /// process that compacts them away afterwards does not take them from this one.
+    ///
+    /// # Errors
+    /// I/O errors (a table the manifest names may have just been deleted by a process
+    /// that owns the directory: open again), and corruption of the manifest or of a live
+    /// table (naming the file).
+    pub fn open_read_only(
+        dir: &Path,
+        cache: &Arc<BlockCache>,
+        stats: &Arc<StatsCounters>,
+    ) -> Result<VersionSet> {
+        let (_, state) = recover_state(dir)?;
+        let added = open_live_tables(dir, &state, cache, stats)?;
+        Ok(VersionSet {
+            dir: dir.to_path_buf(),
+            manifest: None,
+            current: Arc::new(Version::default().apply(&[], &added)),
+            state,
+        })
+    }
+
+    /// Removes tables that are not live and manifests other than `keep`.
+    fn delete_obsolete(&self, keep: u64) -> Result<()> {
         let live = self.current.live_ids();
-        let keep_manifest = manifest::manifest_name(self.manifest.number());
+        let keep_manifest = manifest::manifest_name(keep);
         for name in list_dir(&self.dir)? {
             let doomed = if let Some(stem) = name.strip_suffix(".sst") {
                 stem.parse::<u64>().is_ok_and(|id| !live.contains(&id))
@@ -217,33 +241,35 @@ impl VersionSet {
         self.state.next_file_id
     }
 
-    /// Size of the manifest log.
+    /// Size of the manifest log (0 when opened read-only).
     pub fn manifest_bytes(&self) -> u64 {
-        self.manifest.size()
+        self.manifest.as_ref().map_or(0, ManifestWriter::size)
     }
 
     /// Records `edit` durably, then makes the version with `added` current.
     ///
     /// # Errors
     /// I/O errors on the manifest; the current version is then unchanged.
+    /// [`EngineError::ReadOnly`] when opened read-only.
     pub fn log_and_apply(
         &mut self,
         mut edit: VersionEdit,
         added: &[(usize, Arc<TableFile>)],
         next_file_id: u64,
     ) -> Result<Arc<Version>> {
+        let Some(manifest) = self.manifest.as_mut() else {
+            return Err(EngineError::ReadOnly);
+        };
         edit.next_file_id = Some(next_file_id);
-        if self.manifest.size() > manifest::ROTATE_BYTES {
+        if manifest.size() > manifest::ROTATE_BYTES {
             let mut st = self.state.clone();
             st.apply(&edit);
-            let old = self
-                .dir
-                .join(manifest::manifest_name(self.manifest.number()));
-            self.manifest = ManifestWriter::create(&self.dir, self.manifest.number() + 1, &st)?;
+            let number = manifest.number();
+            *manifest = ManifestWriter::create(&self.dir, number + 1, &st)?;
             self.state = st;
-            let _ = fs::remove_file(old);
+            let _ = fs::remove_file(self.dir.join(manifest::manifest_name(number)));
         } else {
-            self.manifest.append(&edit)?;
+            manifest.append(&edit)?;
             self.state.apply(&edit);
         }
         self.current = Arc::new(self.current.apply(&edit.deleted, added));

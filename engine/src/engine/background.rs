@@ -55,6 +55,14 @@ impl Threads {
         })
     }
 
+    /// No threads, for an engine opened read-only.
+    pub(super) fn none(inner: &Arc<Inner>) -> Threads {
+        Threads {
+            inner: inner.clone(),
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Tells the threads to stop and waits for them.
     pub(super) fn stop(&self) {
         self.inner.bg.lock().shutdown = true;

@@ -63,6 +63,9 @@ impl BgState {
 pub(crate) struct Inner {
     pub(crate) opts: EngineOptions,
     pub(crate) dir: PathBuf,
+    /// Opened read-only: writes stay in the memtable, which is never frozen, and nothing
+    /// is written to the directory.
+    pub(crate) read_only: bool,
     sv: RwLock<Arc<SuperVersion>>,
     pub(super) write_lock: Mutex<()>,
     pub(super) last_seq: AtomicU64,
@@ -83,12 +86,17 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// Recovers the version set in `dir` and starts with an empty memtable whose
-    /// sequence numbers continue from `persisted_seq`.
-    pub(super) fn open(dir: &Path, opts: EngineOptions) -> Result<Inner> {
+    /// Recovers the version set in `dir` (without writing there when `read_only`) and
+    /// starts with an empty memtable whose sequence numbers continue from
+    /// `persisted_seq`.
+    pub(super) fn open(dir: &Path, opts: EngineOptions, read_only: bool) -> Result<Inner> {
         let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
         let stats = Arc::new(StatsCounters::default());
-        let vs = VersionSet::open(dir, &cache, &stats)?;
+        let vs = if read_only {
+            VersionSet::open_read_only(dir, &cache, &stats)?
+        } else {
+            VersionSet::open(dir, &cache, &stats)?
+        };
         let persisted = vs.persisted_seq();
         let gc_floor = vs.gc_horizon();
         let sv = SuperVersion {
@@ -100,6 +108,7 @@ impl Inner {
         Ok(Inner {
             opts,
             dir: dir.to_path_buf(),
+            read_only,
             sv: RwLock::new(Arc::new(sv)),
             write_lock: Mutex::new(()),
             last_seq: AtomicU64::new(persisted),

@@ -93,13 +93,31 @@ impl Engine {
     /// Invalid options; I/O errors; a corrupt manifest or table (the error names the file).
     pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         opts.validate()?;
-        let inner = Arc::new(Inner::open(dir, opts)?);
+        let inner = Arc::new(Inner::open(dir, opts, false)?);
         let threads = Arc::new(Threads::start(&inner, dir)?);
         Ok(Engine { threads, inner })
     }
 
+    /// Opens the engine in `dir` for reading, writing nothing there: no background
+    /// threads, no new manifest, no deletions, so it can be opened beside the process
+    /// that owns the directory. Writes (a caller replaying its log tail) stay in this
+    /// process's memtable; [`Engine::flush`] and [`Engine::compact_all`] fail with
+    /// [`EngineError::ReadOnly`]. Every live table is held open, so the owner compacting
+    /// it away does not take it from this reader.
+    ///
+    /// # Errors
+    /// As [`Engine::open`]; also when a table the manifest names is gone (the owner just
+    /// compacted it away: open again).
+    pub fn open_read_only(dir: &Path, opts: EngineOptions) -> Result<Engine> {
+        opts.validate()?;
+        let inner = Arc::new(Inner::open(dir, opts, true)?);
+        let threads = Arc::new(Threads::none(&inner));
+        Ok(Engine { threads, inner })
+    }
+
     /// Applies `batch` atomically at `seq`. Blocks while too many memtables wait for flush
-    /// or too many files sit in L0, so memory stays bounded.
+    /// or too many files sit in L0, so memory stays bounded (a read-only engine keeps
+    /// every write in one memtable).
     ///
     /// # Errors
     /// [`EngineError::SeqNotIncreasing`] when `seq <= last_seq()`; a background failure;
@@ -113,13 +131,12 @@ impl Engine {
         if seq <= last && !(seq == 0 && last == 0) {
             return Err(EngineError::SeqNotIncreasing { seq, last });
         }
-        let mem_full = {
-            let sv = inner.current();
-            sv.mem.approx_bytes() >= inner.opts.memtable_bytes
-        };
-        inner.wait_for_room(mem_full)?;
-        if mem_full {
-            inner.freeze();
+        if !inner.read_only {
+            let mem_full = inner.current().mem.approx_bytes() >= inner.opts.memtable_bytes;
+            inner.wait_for_room(mem_full)?;
+            if mem_full {
+                inner.freeze();
+            }
         }
         let sv = inner.current();
         sv.mem.apply(seq, &batch);
@@ -210,6 +227,9 @@ impl Engine {
     /// # Errors
     /// A background failure; [`EngineError::Closed`].
     pub fn flush(&self) -> Result<()> {
+        if self.inner.read_only {
+            return Err(EngineError::ReadOnly);
+        }
         let target = self.inner.freeze_for_flush()?;
         self.inner.wait_until_persisted(target)
     }
