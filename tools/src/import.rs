@@ -23,7 +23,7 @@ use warren_proto::txn::LoggedTxn;
 use warren_proto::{Acl, JVec, Jute};
 use warren_tree::{
     acl_id, acl_key, ephemeral_key, meta_key, node_key, owner_kind, reap_key, session_key,
-    session_value, Node, OwnerKind, NODE_COUNT,
+    session_value, Node, OwnerKind, EPHEMERAL_COUNT, NODE_COUNT,
 };
 
 use warren_datadir::open_engine;
@@ -163,6 +163,7 @@ fn load_snapshot(
         }
     }
     let mut written_acls = std::collections::HashSet::new();
+    let mut ephemerals = 0i64;
     for n in &snap.nodes {
         // ZooKeeper's ACL cache maps -1 to OPEN_ACL_UNSAFE without storing it.
         let list: &Vec<Acl> = match acls.get(&n.acl_ref) {
@@ -193,6 +194,7 @@ fn load_snapshot(
         match owner_kind(n.stat.ephemeral_owner) {
             OwnerKind::Ephemeral if n.parent.is_some() => {
                 l.put(ephemeral_key(n.stat.ephemeral_owner, &n.path), Vec::new())?;
+                ephemerals += 1;
             }
             OwnerKind::Container | OwnerKind::Ttl(_) => l.put(reap_key(&n.path), Vec::new())?,
             _ => {}
@@ -205,6 +207,7 @@ fn load_snapshot(
         meta_key(NODE_COUNT),
         (snap.nodes.len() as i64).to_le_bytes().to_vec(),
     )?;
+    l.put(meta_key(EPHEMERAL_COUNT), ephemerals.to_le_bytes().to_vec())?;
     l.flush()
 }
 

@@ -282,7 +282,10 @@ fn create(
     parent.num_children += 1;
     view.put_node(parent_path, &parent);
     match owner_kind(ephemeral_owner) {
-        OwnerKind::Ephemeral => view.put(ephemeral_key(ephemeral_owner, t.path), Vec::new()),
+        OwnerKind::Ephemeral => {
+            view.add_ephemerals(1)?;
+            view.put(ephemeral_key(ephemeral_owner, t.path), Vec::new());
+        }
         OwnerKind::Container | OwnerKind::Ttl(_) => view.put(reap_key(t.path), Vec::new()),
         OwnerKind::Persistent => {}
     }
@@ -321,7 +324,10 @@ fn delete(
     view.delete(node_key(path));
     view.add_nodes(-1)?;
     match owner_kind(node.stat.ephemeral_owner) {
-        OwnerKind::Ephemeral => view.delete(ephemeral_key(node.stat.ephemeral_owner, path)),
+        OwnerKind::Ephemeral => {
+            view.add_ephemerals(-1)?;
+            view.delete(ephemeral_key(node.stat.ephemeral_owner, path));
+        }
         OwnerKind::Container | OwnerKind::Ttl(_) => view.delete(reap_key(path)),
         OwnerKind::Persistent => {}
     }

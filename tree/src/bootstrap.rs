@@ -6,7 +6,7 @@ use warren_engine::{Engine, ReadSeq};
 use warren_proto::consts::perms;
 use warren_proto::{Acl, JVec, Jute, StatPersisted};
 
-use crate::keys::{acl_key, meta_key, node_key, NODE_COUNT};
+use crate::keys::{acl_key, meta_key, node_key, EPHEMERAL_COUNT, NODE_COUNT};
 use crate::node::{acl_id, Node};
 use crate::view::write_changes;
 use crate::{TreeError, Writes};
@@ -62,6 +62,7 @@ pub fn initial_nodes() -> Writes {
             Some(node(0, &read_only).encode()),
         ),
         (meta_key(NODE_COUNT), Some(4i64.to_le_bytes().to_vec())),
+        (meta_key(EPHEMERAL_COUNT), Some(0i64.to_le_bytes().to_vec())),
         (acl_key(acl_id(&open)), Some(JVec(open).to_bytes())),
         (
             acl_key(acl_id(&read_only)),

@@ -123,6 +123,9 @@ pub fn acl_key(id: u64) -> Vec<u8> {
 /// The metadata name of the znode counter.
 pub const NODE_COUNT: &str = "node_count";
 
+/// The metadata name of the ephemeral-node counter.
+pub const EPHEMERAL_COUNT: &str = "ephemeral_count";
+
 /// A server metadata key: `m` + name.
 pub fn meta_key(name: &str) -> Vec<u8> {
     let mut k = vec![META];

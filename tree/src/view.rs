@@ -12,7 +12,7 @@ use std::ops::Bound;
 use warren_engine::{Engine, ReadSeq, WriteBatch};
 use warren_proto::{Acl, JVec, Jute};
 
-use crate::keys::{acl_key, meta_key, node_key, NODE_COUNT};
+use crate::keys::{acl_key, meta_key, node_key, EPHEMERALS, EPHEMERAL_COUNT, NODE_COUNT};
 use crate::node::{acl_id, Node};
 use crate::{corrupt, KeyValues, TreeError, Writes};
 
@@ -219,22 +219,52 @@ impl<'a> View<'a> {
     /// # Errors
     /// Engine failures and corrupt records.
     pub fn node_count(&self) -> Result<i64, TreeError> {
-        match self.get(&meta_key(NODE_COUNT))? {
-            None => Ok(0),
-            Some(b) => {
-                let a: [u8; 8] = b
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| corrupt("node count", format!("{} bytes", b.len())))?;
-                Ok(i64::from_le_bytes(a))
-            }
-        }
+        Ok(self.counter(NODE_COUNT)?.unwrap_or(0))
     }
 
     pub(crate) fn add_nodes(&mut self, delta: i64) -> Result<(), TreeError> {
         let n = self.node_count()? + delta;
         self.put(meta_key(NODE_COUNT), n.to_le_bytes().to_vec());
         Ok(())
+    }
+
+    /// Number of ephemeral znodes, kept as a counter so `mntr` and the metrics cost one
+    /// read. A tree written before the counter existed has none: its ephemeral-owner
+    /// index is counted as it streams past (nothing is collected), until the first
+    /// ephemeral create or delete stores the counter.
+    ///
+    /// # Errors
+    /// Engine failures and corrupt records.
+    pub fn ephemeral_count(&self) -> Result<i64, TreeError> {
+        if let Some(n) = self.counter(EPHEMERAL_COUNT)? {
+            return Ok(n);
+        }
+        let mut n = 0i64;
+        self.for_each_prefix(&[EPHEMERALS], |_, _| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// Adds `delta` to the ephemeral counter; called before the ephemeral-owner index
+    /// changes, so a tree without the counter yet counts its index as it was.
+    pub(crate) fn add_ephemerals(&mut self, delta: i64) -> Result<(), TreeError> {
+        let n = self.ephemeral_count()? + delta;
+        self.put(meta_key(EPHEMERAL_COUNT), n.to_le_bytes().to_vec());
+        Ok(())
+    }
+
+    /// A counter under `m`, `None` when it was never stored.
+    fn counter(&self, name: &'static str) -> Result<Option<i64>, TreeError> {
+        let Some(b) = self.get(&meta_key(name))? else {
+            return Ok(None);
+        };
+        let a: [u8; 8] = b
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(name, format!("{} bytes", b.len())))?;
+        Ok(Some(i64::from_le_bytes(a)))
     }
 
     pub(crate) fn put_node(&mut self, path: &str, node: &Node) {

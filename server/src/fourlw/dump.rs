@@ -57,18 +57,14 @@ fn ephemerals(shared: &Shared) -> BTreeMap<i64, Vec<String>> {
 }
 
 /// Number of ephemeral nodes (`mntr`'s `zk_ephemerals_count`, and the metric): the
-/// ephemeral-owner index counted as it streams past, never collected.
-pub fn ephemerals_count(shared: &Shared) -> usize {
-    let mut n = 0;
-    let counted =
-        View::new(&shared.engine, None).for_each_prefix(&[warren_tree::EPHEMERALS], |_, _| {
-            n += 1;
-            Ok(())
-        });
-    if let Err(e) = counted {
-        tracing::warn!("counting ephemerals: {e}");
-    }
-    n
+/// tree's counter, one read.
+pub fn ephemerals_count(shared: &Shared) -> i64 {
+    View::new(&shared.engine, None)
+        .ephemeral_count()
+        .unwrap_or_else(|e| {
+            tracing::warn!("reading the ephemeral count: {e}");
+            0
+        })
 }
 
 fn date(ms: i64) -> String {
