@@ -235,9 +235,19 @@ impl Warren {
         }
     }
 
-    /// SIGKILL, and reap.
+    /// SIGKILL, and reap. Under a wrapper, the server (the wrapper's child) is killed
+    /// first: a tracee whose strace dies would otherwise run on, detached.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
+            if !self.wrapper.is_empty() {
+                let pid = c.id();
+                let children =
+                    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                        .unwrap_or_default();
+                for child in children.split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", child]).status();
+                }
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
