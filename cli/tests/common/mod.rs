@@ -241,9 +241,8 @@ impl Warren {
         if let Some(mut c) = self.child.take() {
             if !self.wrapper.is_empty() {
                 let pid = c.id();
-                let children =
-                    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-                        .unwrap_or_default();
+                let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                    .unwrap_or_default();
                 for child in children.split_whitespace() {
                     let _ = Command::new("kill").args(["-9", child]).status();
                 }
