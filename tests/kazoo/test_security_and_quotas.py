@@ -6,6 +6,7 @@ format ZooKeeper operators export from Java key stores) and a client certificate
 """
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -249,7 +250,10 @@ def _start_reference(refzk, d, extra_cfg):
                     return port
             except subprocess.TimeoutExpired:
                 pass
-            subprocess.run(["kill", "-9", f"-{p.pid}"], capture_output=True)
-            p.wait()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=30)
             subprocess.run(["bash", os.path.join(refzk, "stop.sh"), d])
     raise RuntimeError("reference ZooKeeper did not start; see " + d)

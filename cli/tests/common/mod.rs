@@ -378,7 +378,7 @@ pub fn start_reference_in(dir: &std::path::Path, extra_cfg: &str) -> u16 {
         }
         // Kill the script's process group (and its nc), then the JVM it started.
         let _ = Command::new("kill")
-            .arg("-9")
+            .args(["-9", "--"])
             .arg(format!("-{}", child.id()))
             .status();
         let _ = child.wait();
