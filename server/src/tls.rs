@@ -21,7 +21,8 @@ use std::sync::Arc;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
+use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
+use tokio_rustls::rustls::{self, InconsistentKeys, RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
@@ -308,8 +309,11 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
     let key = store
         .key
         .ok_or_else(|| bad(&key_path, "the key store holds no private key"))?;
-    let chain = store.chain;
+    if store.chain.is_empty() {
+        return Err(bad(&key_path, "the private key has no certificate"));
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified = certified_key(&key_path, store.chain, key)?;
     let builder = ServerConfig::builder();
     let client_auth = get("ssl.clientAuth").unwrap_or("need").to_ascii_lowercase();
     let builder = match (get("ssl.trustStore.location"), client_auth.as_str()) {
@@ -341,10 +345,45 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
             )
         }
     };
-    let cfg = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| bad(&key_path, format!("unusable key or certificate: {e}")))?;
+    let cfg = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
     Ok(Some(TlsAcceptor::from(Arc::new(cfg))))
+}
+
+/// The server's certificate chain and signing key. Unlike rustls' `with_single_cert`,
+/// a leaf certificate that webpki cannot parse, such as an X.509 v1 certificate (which
+/// Java's key managers serve, and which kazoo's own test harness makes), is served as it
+/// is; a key that does not belong to the certificate is still refused.
+fn certified_key(
+    path: &Path,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, TlsError> {
+    let provider = rustls::crypto::ring::default_provider();
+    let signer = provider.key_provider.load_private_key(key).map_err(|e| {
+        bad(
+            path,
+            format!(
+                "unusable private key: {e} (an EC key written by Java's keytool lacks the \
+                 public key that Warren's TLS library needs; use an RSA key, or an EC key \
+                 in PEM as openssl writes it)"
+            ),
+        )
+    })?;
+    let certified = CertifiedKey::new(chain, signer);
+    match certified.keys_match() {
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(bad(
+            path,
+            "the private key does not belong to the first certificate of its chain",
+        )),
+        Err(rustls::Error::InvalidCertificate(e)) => {
+            tracing::info!(
+                file = %path.display(),
+                "the server certificate is served unchecked ({e:?}), as Java serves it"
+            );
+            Ok(certified)
+        }
+        _ => Ok(certified),
+    }
 }
 
 /// The `x509` identity of a client certificate: its subject in RFC 2253 form, as Java's
