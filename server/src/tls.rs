@@ -411,3 +411,55 @@ pub fn x509_identity(cert: &CertificateDer<'_>) -> Option<String> {
         .collect();
     Some(rdns.into_iter().rev().collect::<Vec<_>>().join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JKS: &[u8] = &[0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2];
+    const DER: &[u8] = &[0x30, 0x82, 0x0A, 0x00];
+    const PEM: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+
+    #[test]
+    fn the_store_type_is_declared_or_told_by_the_file_name_as_in_zookeeper() {
+        let t = |name: &str, declared: Option<&str>, bytes: &[u8]| {
+            store_type(Path::new(name), declared, bytes)
+        };
+        assert_eq!(t("/a/keystore.jks", None, JKS), StoreType::Jks);
+        assert_eq!(t("/a/keystore.p12", None, DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/keystore.pem", None, PEM), StoreType::Pem);
+        assert_eq!(t("/a/keystore.bcfks", None, DER), StoreType::Bcfks);
+        // The declared type wins over the name, in any case (ZooKeeper upper-cases it).
+        assert_eq!(t("/a/keystore.pem", Some("jks"), JKS), StoreType::Jks);
+        assert_eq!(t("/a/store", Some("PKCS12"), DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/store.jks", Some(" "), JKS), StoreType::Jks);
+        // Where ZooKeeper cannot tell from the name, Warren looks at the bytes.
+        assert_eq!(t("/a/server.keystore", None, JKS), StoreType::Jks);
+        assert_eq!(t("/a/server.keystore", None, DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/server.keystore", None, PEM), StoreType::Pem);
+    }
+
+    #[test]
+    fn a_missing_or_unreadable_store_is_an_error_naming_it() {
+        let e = load_store(Path::new("/nonexistent/ks.jks"), None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("/nonexistent/ks.jks"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.jks");
+        std::fs::write(&path, JKS).unwrap();
+        let e = load_store(&path, None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("short.jks") && e.contains("truncated"), "{e}");
+        let path = dir.path().join("bc.bcfks");
+        std::fs::write(&path, DER).unwrap();
+        let e = load_store(&path, None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("BCFKS") && e.contains("bc.bcfks"), "{e}");
+    }
+}
