@@ -399,8 +399,10 @@ impl Config {
             {
                 self.extra.insert(key.to_owned(), v.to_owned());
             }
+            // Stored without the `zookeeper.` of a system property
+            // (`-Dzookeeper.ssl.keyStore.location=…`), where the TLS set-up reads them.
             k if ACCEPTED.contains(&k) || k.starts_with("ssl.") || k.starts_with("admin.") => {
-                self.extra.insert(key.to_owned(), v.to_owned());
+                self.extra.insert(k.to_owned(), v.to_owned());
             }
             _ => return Ok(false),
         }
@@ -561,5 +563,27 @@ mod tests {
         std::fs::write(&cfg, format!("dynamicConfigFile={}\n", dynamic.display())).unwrap();
         let e = Config::from_file(&cfg).unwrap_err().to_string();
         assert!(e.contains("3 servers"), "{e}");
+    }
+
+    #[test]
+    fn ssl_system_properties_configure_the_secure_port_as_zoo_cfg_keys_do() {
+        let props = SystemProperties {
+            props: vec![
+                (
+                    "zookeeper.ssl.keyStore.location".into(),
+                    "/etc/zk/server.jks".into(),
+                ),
+                ("zookeeper.ssl.keyStore.password".into(), "pw".into()),
+            ],
+        };
+        let c = Config::load(None, &props).unwrap();
+        assert_eq!(
+            c.extra.get("ssl.keyStore.location").map(String::as_str),
+            Some("/etc/zk/server.jks")
+        );
+        assert_eq!(
+            c.extra.get("ssl.keyStore.password").map(String::as_str),
+            Some("pw")
+        );
     }
 }

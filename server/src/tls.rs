@@ -1,10 +1,15 @@
 //! TLS on the secure client port, configured with ZooKeeper's `ssl.*` keys.
 //!
-//! ZooKeeper reads Java key stores; Warren reads the two formats that are not Java's own:
-//! PEM (certificates and a PKCS#8, PKCS#1 or SEC1 key in one file, or certificates for a
-//! trust store) and PKCS#12 (`.p12`/`.pfx`, with `ssl.keyStore.password`). A JKS store
-//! cannot be read without Java; such a store disables the secure port with a log line
-//! that says what to convert it to, and the plain port keeps serving.
+//! ZooKeeper names three store types, and Warren reads all three: JKS (Java's own
+//! `keytool` format, the default of ZooKeeper's guides; a private-key entry with its
+//! certificate chain, or trusted-certificate entries, protected by
+//! `ssl.keyStore.password` / `ssl.trustStore.password`), PKCS#12 (`.p12`/`.pfx`) and PEM
+//! (certificates and a PKCS#8, PKCS#1 or SEC1 key in one file, or certificates for a
+//! trust store). The type comes from `ssl.keyStore.type` / `ssl.trustStore.type`, or else
+//! from the file name (`.jks`, `.p12`, `.pem`), as in ZooKeeper; like Java's `JKS` and
+//! `PKCS12` key stores, either of those two types opens a file of the other format.
+//! A store that cannot be used (missing, damaged, wrong password) disables the secure
+//! port with an error naming the file, and the plain port keeps serving.
 //!
 //! With `ssl.clientAuth` at `need` (ZooKeeper's default) or `want`, a client certificate
 //! is verified against the trust store, and its subject becomes an `x509` identity that
@@ -16,7 +21,8 @@ use std::sync::Arc;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
+use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
+use tokio_rustls::rustls::{self, InconsistentKeys, RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
@@ -32,11 +38,16 @@ pub enum TlsError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is a Java KeyStore (JKS), which only Java can read; convert it with \
+        "{path}: Keystore was tampered with, or password was incorrect (the JKS store's \
+         integrity check failed; check ssl.keyStore.password / ssl.trustStore.password)"
+    )]
+    JksPassword { path: PathBuf },
+    #[error(
+        "{path} is a {kind} store, which Warren cannot read; convert it with \
          `keytool -importkeystore -srckeystore {path} -destkeystore store.p12 -deststoretype PKCS12` \
          and point ssl.keyStore.location (or ssl.trustStore.location) at the .p12 file"
     )]
-    Jks { path: PathBuf },
+    Unsupported { path: PathBuf, kind: &'static str },
     #[error("{path}: {detail}")]
     Bad { path: PathBuf, detail: String },
     #[error("TLS configuration: {0}")]
@@ -49,9 +60,14 @@ enum StoreType {
     Pem,
     Pkcs12,
     Jks,
+    Bcfks,
 }
 
-fn store_type(path: &Path, declared: Option<&str>) -> StoreType {
+/// ZooKeeper's `KeyStoreFileType.fromPropertyValueOrFileName`: the declared type
+/// (case-insensitive), else the extension. Where ZooKeeper gives up (an unknown
+/// extension), Warren looks at the file's first bytes instead.
+fn store_type(path: &Path, declared: Option<&str>, bytes: &[u8]) -> StoreType {
+    let declared = declared.map(str::trim).filter(|d| !d.is_empty());
     let name = declared
         .map(str::to_ascii_lowercase)
         .or_else(|| {
@@ -62,8 +78,23 @@ fn store_type(path: &Path, declared: Option<&str>) -> StoreType {
         .unwrap_or_default();
     match name.as_str() {
         "pkcs12" | "p12" | "pfx" => StoreType::Pkcs12,
-        "jks" | "bcfks" => StoreType::Jks,
-        _ => StoreType::Pem,
+        "jks" => StoreType::Jks,
+        "bcfks" => StoreType::Bcfks,
+        "pem" | "crt" | "cer" | "key" => StoreType::Pem,
+        _ => match sniff(bytes) {
+            Some(t) => t,
+            None => StoreType::Pem,
+        },
+    }
+}
+
+/// JKS and PKCS#12 by their first bytes: JKS's magic `0xFEEDFEED`, or the DER SEQUENCE
+/// that a PKCS#12 file is.
+fn sniff(bytes: &[u8]) -> Option<StoreType> {
+    match bytes {
+        [0xFE, 0xED, 0xFE, 0xED, ..] => Some(StoreType::Jks),
+        [0x30, ..] => Some(StoreType::Pkcs12),
+        _ => None,
     }
 }
 
@@ -81,27 +112,60 @@ fn bad(path: &Path, detail: impl ToString) -> TlsError {
     }
 }
 
-type Chain = (Vec<CertificateDer<'static>>, Option<PrivateKeyDer<'static>>);
+/// What a store holds: a private key with its certificate chain (leaf first), and
+/// certificates trusted on their own.
+#[derive(Default)]
+struct Store {
+    key: Option<PrivateKeyDer<'static>>,
+    chain: Vec<CertificateDer<'static>>,
+    trusted: Vec<CertificateDer<'static>>,
+}
+
+impl Store {
+    /// The trust anchors, as Java's trust manager takes them from a key store: the
+    /// trusted-certificate entries and the leaf of each key entry.
+    fn roots(self) -> Vec<CertificateDer<'static>> {
+        let mut roots = self.trusted;
+        roots.extend(self.chain.into_iter().take(1));
+        roots
+    }
+}
 
 /// Reads certificates (and a key, if the store has one).
-fn load_store(path: &Path, declared: Option<&str>, password: &str) -> Result<Chain, TlsError> {
-    match store_type(path, declared) {
-        StoreType::Jks => Err(TlsError::Jks {
+fn load_store(path: &Path, declared: Option<&str>, password: &str) -> Result<Store, TlsError> {
+    let bytes = read(path)?;
+    let mut kind = store_type(path, declared, &bytes);
+    // Java's JKS and PKCS12 key stores each read the other's files
+    // (keystore.type.compat); so does Warren.
+    if matches!(kind, StoreType::Jks | StoreType::Pkcs12) {
+        kind = sniff(&bytes).unwrap_or(kind);
+    }
+    match kind {
+        StoreType::Bcfks => Err(TlsError::Unsupported {
             path: path.to_owned(),
+            kind: "BCFKS (Bouncy Castle FIPS)",
         }),
+        StoreType::Jks => load_jks(path, &bytes, password),
         StoreType::Pem => {
-            let bytes = read(path)?;
             let certs = CertificateDer::pem_slice_iter(&bytes)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| bad(path, format!("bad PEM certificate: {e}")))?;
-            let key = PrivateKeyDer::from_pem_slice(&bytes).ok();
             if certs.is_empty() {
                 return Err(bad(path, "no certificate in the PEM file"));
             }
-            Ok((certs, key))
+            Ok(match PrivateKeyDer::from_pem_slice(&bytes) {
+                Ok(key) => Store {
+                    key: Some(key),
+                    chain: certs,
+                    trusted: Vec::new(),
+                },
+                Err(_) => Store {
+                    trusted: certs,
+                    ..Store::default()
+                },
+            })
         }
         StoreType::Pkcs12 => {
-            let bytes = read(path)?;
             let ks = p12_keystore::KeyStore::from_pkcs12(
                 &bytes,
                 password,
@@ -113,16 +177,15 @@ fn load_store(path: &Path, declared: Option<&str>, password: &str) -> Result<Cha
                     format!("cannot open PKCS#12 store (wrong password?): {e}"),
                 )
             })?;
-            let mut certs = Vec::new();
-            let mut key = None;
+            let mut store = Store::default();
             for (_, entry) in ks.entries() {
                 match entry {
                     p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => {
-                        if key.is_none() {
-                            key = Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                        if store.key.is_none() {
+                            store.key = Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
                                 chain.key().as_der().to_vec(),
                             )));
-                            certs.extend(
+                            store.chain.extend(
                                 chain
                                     .certs()
                                     .iter()
@@ -131,17 +194,101 @@ fn load_store(path: &Path, declared: Option<&str>, password: &str) -> Result<Cha
                         }
                     }
                     p12_keystore::KeyStoreEntry::Certificate(c) => {
-                        certs.push(CertificateDer::from(c.as_der().to_vec()));
+                        store
+                            .trusted
+                            .push(CertificateDer::from(c.as_der().to_vec()));
                     }
                     p12_keystore::KeyStoreEntry::Secret(_) => {}
                 }
             }
-            if certs.is_empty() {
+            if store.chain.is_empty() && store.trusted.is_empty() {
                 return Err(bad(path, "no certificate in the PKCS#12 store"));
             }
-            Ok((certs, key))
+            Ok(store)
         }
     }
+}
+
+/// The salt-free "whitener" that `sun.security.provider.JavaKeyStore` mixes into a JKS
+/// file's integrity digest.
+const JKS_WHITENER: &[u8] = b"Mighty Aphrodite";
+
+/// Checks a JKS file's trailing integrity digest, SHA-1 over the password (UTF-16BE),
+/// [`JKS_WHITENER`] and the rest of the file, before the `jks` crate parses it. The crate
+/// checks it too, but only after reading the entries, and a damaged count or length
+/// there would have it allocate as the damage says; this way only the bytes keytool
+/// wrote (to someone holding the password) are parsed. A wrong password and a damaged
+/// file look alike here, as they do to Java.
+fn jks_integrity(path: &Path, bytes: &[u8], password: &str) -> Result<(), TlsError> {
+    use sha1::{Digest, Sha1};
+    let Some(split) = bytes.len().checked_sub(20) else {
+        return Err(bad(path, "truncated JKS store (shorter than its digest)"));
+    };
+    let (body, stored) = bytes.split_at(split);
+    let mut h = Sha1::new();
+    for unit in password.encode_utf16() {
+        h.update(unit.to_be_bytes());
+    }
+    h.update(JKS_WHITENER);
+    h.update(body);
+    if h.finalize().as_slice() == stored {
+        Ok(())
+    } else {
+        Err(TlsError::JksPassword {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// A JKS store: the first private-key entry (its key decrypted with the store's
+/// password, as ZooKeeper's key manager does, and its certificate chain) plus every
+/// trusted-certificate entry.
+fn load_jks(path: &Path, bytes: &[u8], password: &str) -> Result<Store, TlsError> {
+    jks_integrity(path, bytes, password)?;
+    let mut ks = jks::KeyStore::new();
+    ks.load(bytes, password.as_bytes())
+        .map_err(|e| bad(path, format!("cannot read JKS store: {e}")))?;
+    let mut aliases = ks.aliases();
+    aliases.sort();
+    let mut store = Store::default();
+    for alias in &aliases {
+        if ks.is_private_key_entry(alias) {
+            if store.key.is_some() {
+                continue;
+            }
+            let entry = ks
+                .get_private_key_entry(alias, password.as_bytes())
+                .map_err(|e| {
+                    bad(
+                        path,
+                        format!(
+                            "cannot decrypt the private key of entry {alias:?} with \
+                             ssl.keyStore.password (a key password different from the \
+                             store password is not supported, as in ZooKeeper): {e}"
+                        ),
+                    )
+                })?;
+            store.key = Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                entry.private_key,
+            )));
+            store.chain = entry
+                .certificate_chain
+                .into_iter()
+                .map(|c| CertificateDer::from(c.content))
+                .collect();
+        } else if ks.is_trusted_certificate_entry(alias) {
+            let entry = ks
+                .get_trusted_certificate_entry(alias)
+                .map_err(|e| bad(path, format!("entry {alias:?}: {e}")))?;
+            store
+                .trusted
+                .push(CertificateDer::from(entry.certificate.content));
+        }
+    }
+    if store.chain.is_empty() && store.trusted.is_empty() {
+        return Err(bad(path, "no certificate in the JKS store"));
+    }
+    Ok(store)
 }
 
 /// Builds the TLS acceptor for the secure port, or `None` when no secure port is set.
@@ -154,27 +301,36 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
     }
     let get = |k: &str| config.extra.get(k).map(String::as_str);
     let key_path = PathBuf::from(get("ssl.keyStore.location").ok_or(TlsError::NoKeyStore)?);
-    let (chain, key) = load_store(
+    let store = load_store(
         &key_path,
         get("ssl.keyStore.type"),
         get("ssl.keyStore.password").unwrap_or(""),
     )?;
-    let key = key.ok_or_else(|| bad(&key_path, "the key store holds no private key"))?;
+    let key = store
+        .key
+        .ok_or_else(|| bad(&key_path, "the key store holds no private key"))?;
+    if store.chain.is_empty() {
+        return Err(bad(&key_path, "the private key has no certificate"));
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified = certified_key(&key_path, store.chain, key)?;
     let builder = ServerConfig::builder();
     let client_auth = get("ssl.clientAuth").unwrap_or("need").to_ascii_lowercase();
     let builder = match (get("ssl.trustStore.location"), client_auth.as_str()) {
         (_, "none") | (None, _) => builder.with_no_client_auth(),
         (Some(trust), mode) => {
             let trust = PathBuf::from(trust);
-            let (roots, _) = load_store(
+            let roots = load_store(
                 &trust,
                 get("ssl.trustStore.type"),
                 get("ssl.trustStore.password").unwrap_or(""),
-            )?;
+            )?
+            .roots();
             let mut store = RootCertStore::empty();
             for c in roots {
-                store.add(c)?;
+                store
+                    .add(c)
+                    .map_err(|e| bad(&trust, format!("unusable trusted certificate: {e}")))?;
             }
             let verifier = WebPkiClientVerifier::builder(Arc::new(store));
             let verifier = if mode == "want" {
@@ -189,8 +345,45 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
             )
         }
     };
-    let cfg = builder.with_single_cert(chain, key)?;
+    let cfg = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
     Ok(Some(TlsAcceptor::from(Arc::new(cfg))))
+}
+
+/// The server's certificate chain and signing key. Unlike rustls' `with_single_cert`,
+/// a leaf certificate that webpki cannot parse, such as an X.509 v1 certificate (which
+/// Java's key managers serve, and which kazoo's own test harness makes), is served as it
+/// is; a key that does not belong to the certificate is still refused.
+fn certified_key(
+    path: &Path,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, TlsError> {
+    let provider = rustls::crypto::ring::default_provider();
+    let signer = provider.key_provider.load_private_key(key).map_err(|e| {
+        bad(
+            path,
+            format!(
+                "unusable private key: {e} (an EC key written by Java's keytool lacks the \
+                 public key that Warren's TLS library needs; use an RSA key, or an EC key \
+                 in PEM as openssl writes it)"
+            ),
+        )
+    })?;
+    let certified = CertifiedKey::new(chain, signer);
+    match certified.keys_match() {
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(bad(
+            path,
+            "the private key does not belong to the first certificate of its chain",
+        )),
+        Err(rustls::Error::InvalidCertificate(e)) => {
+            tracing::info!(
+                file = %path.display(),
+                "the server certificate is served unchecked ({e:?}), as Java serves it"
+            );
+            Ok(certified)
+        }
+        _ => Ok(certified),
+    }
 }
 
 /// The `x509` identity of a client certificate: its subject in RFC 2253 form, as Java's
@@ -217,4 +410,56 @@ pub fn x509_identity(cert: &CertificateDer<'_>) -> Option<String> {
         })
         .collect();
     Some(rdns.into_iter().rev().collect::<Vec<_>>().join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JKS: &[u8] = &[0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2];
+    const DER: &[u8] = &[0x30, 0x82, 0x0A, 0x00];
+    const PEM: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+
+    #[test]
+    fn the_store_type_is_declared_or_told_by_the_file_name_as_in_zookeeper() {
+        let t = |name: &str, declared: Option<&str>, bytes: &[u8]| {
+            store_type(Path::new(name), declared, bytes)
+        };
+        assert_eq!(t("/a/keystore.jks", None, JKS), StoreType::Jks);
+        assert_eq!(t("/a/keystore.p12", None, DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/keystore.pem", None, PEM), StoreType::Pem);
+        assert_eq!(t("/a/keystore.bcfks", None, DER), StoreType::Bcfks);
+        // The declared type wins over the name, in any case (ZooKeeper upper-cases it).
+        assert_eq!(t("/a/keystore.pem", Some("jks"), JKS), StoreType::Jks);
+        assert_eq!(t("/a/store", Some("PKCS12"), DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/store.jks", Some(" "), JKS), StoreType::Jks);
+        // Where ZooKeeper cannot tell from the name, Warren looks at the bytes.
+        assert_eq!(t("/a/server.keystore", None, JKS), StoreType::Jks);
+        assert_eq!(t("/a/server.keystore", None, DER), StoreType::Pkcs12);
+        assert_eq!(t("/a/server.keystore", None, PEM), StoreType::Pem);
+    }
+
+    #[test]
+    fn a_missing_or_unreadable_store_is_an_error_naming_it() {
+        let e = load_store(Path::new("/nonexistent/ks.jks"), None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("/nonexistent/ks.jks"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.jks");
+        std::fs::write(&path, JKS).unwrap();
+        let e = load_store(&path, None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("short.jks") && e.contains("truncated"), "{e}");
+        let path = dir.path().join("bc.bcfks");
+        std::fs::write(&path, DER).unwrap();
+        let e = load_store(&path, None, "pw")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("BCFKS") && e.contains("bc.bcfks"), "{e}");
+    }
 }

@@ -1,8 +1,10 @@
 """TLS on secureClientPort, SASL DIGEST-MD5 and quotas, with real clients (kazoo, openssl).
 
 Each test starts its own warren with the configuration it needs, using the certificates
-made by `openssl` in a temp dir: a CA, a server certificate (as a PKCS#12 key store, the
-format ZooKeeper operators export from Java key stores) and a client certificate.
+made by `openssl` in a temp dir: a CA, a server certificate (as a PKCS#12 key store) and a
+client certificate. JKS stores made by keytool are tested in
+cli/tests/jks_keystores_serve_the_secure_port.rs and by kazoo's own SSL test
+(test_kazoo_own_suite.py).
 """
 import os
 import shutil
@@ -42,7 +44,17 @@ def certs():
                  "-extfile", f"{name}.ext", cwd=d)
     _openssl("pkcs12", "-export", "-in", "server.crt", "-inkey", "server.key",
              "-out", "server.p12", "-passout", "pass:secret", cwd=d)
-    # A file that claims to be a Java KeyStore, which Warren must refuse cleanly.
+    # An X.509 v1 server certificate (no extensions), as kazoo's own harness makes one;
+    # Java serves such certificates, and so must Warren.
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "v1.key", "-out", "v1.csr",
+             "-subj", "/CN=localhost", cwd=d)
+    _openssl("x509", "-req", "-in", "v1.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "v1.crt", "-days", "2", cwd=d)
+    with open(os.path.join(d, "v1.pem"), "w") as out:
+        for part in ("v1.crt", "v1.key"):
+            with open(os.path.join(d, part)) as f:
+                out.write(f.read())
+    # A Java KeyStore cut short after its header, which Warren must refuse cleanly.
     with open(os.path.join(d, "server.jks"), "wb") as f:
         f.write(b"\xfe\xed\xfe\xed\x00\x00\x00\x02")
     yield d
@@ -130,7 +142,27 @@ def test_tls_with_pkcs12_store_and_x509_identity(certs):
         s.stop()
 
 
-def test_jks_store_disables_only_the_secure_port(certs):
+def test_an_x509_v1_server_certificate_is_served(certs):
+    out = subprocess.run(["openssl", "x509", "-in", f"{certs}/v1.crt", "-noout", "-text"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "Version: 1 (0x0)" in out
+    s = Server(
+        "secureClientPort=SECURE_PORT\n"
+        f"ssl.keyStore.location={certs}/v1.pem\nssl.clientAuth=none\n"
+    )
+    try:
+        tls = _started(KazooClient(
+            hosts=f"127.0.0.1:{s.secure_port}", use_ssl=True, verify_certs=True,
+            ca=f"{certs}/ca.pem", timeout=10,
+        ))
+        tls.create("/over-v1", b"v1")
+        assert tls.get("/over-v1")[0] == b"v1"
+        tls.stop()
+    finally:
+        s.stop()
+
+
+def test_a_damaged_jks_store_disables_only_the_secure_port(certs):
     s = Server(
         "secureClientPort=SECURE_PORT\n"
         f"ssl.keyStore.location={certs}/server.jks\nssl.keyStore.password=secret\n"
@@ -140,7 +172,7 @@ def test_jks_store_disables_only_the_secure_port(certs):
         while "secure client port" not in s.log_text():
             assert time.time() < deadline, s.log_text()
             time.sleep(0.05)
-        assert "keytool -importkeystore" in s.log_text()
+        assert f"{certs}/server.jks: truncated JKS store" in s.log_text()
         c = _started(KazooClient(hosts=f"127.0.0.1:{s.port}", timeout=10))
         c.create("/still-serving", b"")
         c.stop()
