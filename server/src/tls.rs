@@ -209,30 +209,32 @@ fn load_store(path: &Path, declared: Option<&str>, password: &str) -> Result<Sto
     }
 }
 
-/// The salt-free "whitener" that `sun.security.provider.JavaKeyStore` mixes into a JKS
-/// file's integrity digest.
-const JKS_WHITENER: &[u8] = b"Mighty Aphrodite";
+/// A password as Java's JKS code hashes it: UTF-16 code units, big-endian. (The `jks`
+/// crate's default treats each byte as one character, right for ASCII only.)
+fn java_password_bytes(utf8: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(utf8)
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect()
+}
 
-/// Checks a JKS file's trailing integrity digest, SHA-1 over the password (UTF-16BE),
-/// [`JKS_WHITENER`] and the rest of the file, before the `jks` crate parses it. The crate
-/// checks it too, but only after reading the entries, and a damaged count or length
-/// there would have it allocate as the damage says; this way only the bytes keytool
-/// wrote (to someone holding the password) are parsed. A wrong password and a damaged
-/// file look alike here, as they do to Java.
-fn jks_integrity(path: &Path, bytes: &[u8], password: &str) -> Result<(), TlsError> {
+/// Checks a JKS file's trailing integrity digest, SHA-1 over the password, the crate's
+/// whitener text and the rest of the file, before anything in it is parsed: a damaged
+/// count or length would otherwise have the decoder allocate as the damage says. So only
+/// the bytes keytool wrote (for someone holding the password) are parsed. A wrong
+/// password and a damaged file look alike here, as they do to Java. Returns the body.
+fn jks_integrity<'a>(path: &Path, bytes: &'a [u8], password: &str) -> Result<&'a [u8], TlsError> {
     use sha1::{Digest, Sha1};
     let Some(split) = bytes.len().checked_sub(20) else {
         return Err(bad(path, "truncated JKS store (shorter than its digest)"));
     };
     let (body, stored) = bytes.split_at(split);
     let mut h = Sha1::new();
-    for unit in password.encode_utf16() {
-        h.update(unit.to_be_bytes());
-    }
-    h.update(JKS_WHITENER);
+    h.update(java_password_bytes(password.as_bytes()));
+    h.update(jks::common::WHITENER_MESSAGE);
     h.update(body);
     if h.finalize().as_slice() == stored {
-        Ok(())
+        Ok(body)
     } else {
         Err(TlsError::JksPassword {
             path: path.to_owned(),
@@ -240,24 +242,34 @@ fn jks_integrity(path: &Path, bytes: &[u8], password: &str) -> Result<(), TlsErr
     }
 }
 
-/// A JKS store: the first private-key entry (its key decrypted with the store's
+/// A JKS store: the first private-key entry by alias (its key decrypted with the store's
 /// password, as ZooKeeper's key manager does, and its certificate chain) plus every
-/// trusted-certificate entry.
+/// trusted-certificate entry. The `jks` crate's decoder reads the entries and its key
+/// protector decrypts the key.
 fn load_jks(path: &Path, bytes: &[u8], password: &str) -> Result<Store, TlsError> {
-    jks_integrity(path, bytes, password)?;
-    let mut ks = jks::KeyStore::new();
-    ks.load(bytes, password.as_bytes())
-        .map_err(|e| bad(path, format!("cannot read JKS store: {e}")))?;
-    let mut aliases = ks.aliases();
-    aliases.sort();
+    let mut body = jks_integrity(path, bytes, password)?;
+    let unreadable = |e: jks::KeyStoreError| bad(path, format!("cannot read JKS store: {e}"));
+    let mut decoder = jks::decoder::Decoder::new(&mut body);
+    if decoder.read_u32().map_err(unreadable)? != jks::common::MAGIC {
+        return Err(bad(path, "not a JKS store (no 0xFEEDFEED magic)"));
+    }
+    let version = decoder.read_u32().map_err(unreadable)?;
+    let count = decoder.read_u32().map_err(unreadable)?;
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        entries.push(decoder.read_entry(version).map_err(unreadable)?);
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut store = Store::default();
-    for alias in &aliases {
-        if ks.is_private_key_entry(alias) {
-            if store.key.is_some() {
-                continue;
-            }
-            let entry = ks
-                .get_private_key_entry(alias, password.as_bytes())
+    for (alias, entry) in entries {
+        match entry {
+            jks::Entry::PrivateKey(_) if store.key.is_some() => {}
+            jks::Entry::PrivateKey(entry) => {
+                let key = jks::keyprotector::decrypt(
+                    &entry.private_key,
+                    password.as_bytes(),
+                    java_password_bytes,
+                )
                 .map_err(|e| {
                     bad(
                         path,
@@ -268,21 +280,16 @@ fn load_jks(path: &Path, bytes: &[u8], password: &str) -> Result<Store, TlsError
                         ),
                     )
                 })?;
-            store.key = Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                entry.private_key,
-            )));
-            store.chain = entry
-                .certificate_chain
-                .into_iter()
-                .map(|c| CertificateDer::from(c.content))
-                .collect();
-        } else if ks.is_trusted_certificate_entry(alias) {
-            let entry = ks
-                .get_trusted_certificate_entry(alias)
-                .map_err(|e| bad(path, format!("entry {alias:?}: {e}")))?;
-            store
+                store.key = Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)));
+                store.chain = entry
+                    .certificate_chain
+                    .into_iter()
+                    .map(|c| CertificateDer::from(c.content))
+                    .collect();
+            }
+            jks::Entry::TrustedCertificate(entry) => store
                 .trusted
-                .push(CertificateDer::from(entry.certificate.content));
+                .push(CertificateDer::from(entry.certificate.content)),
         }
     }
     if store.chain.is_empty() && store.trusted.is_empty() {
@@ -437,6 +444,14 @@ mod tests {
         assert_eq!(t("/a/server.keystore", None, JKS), StoreType::Jks);
         assert_eq!(t("/a/server.keystore", None, DER), StoreType::Pkcs12);
         assert_eq!(t("/a/server.keystore", None, PEM), StoreType::Pem);
+    }
+
+    #[test]
+    fn a_jks_password_is_hashed_as_java_chars_are() {
+        assert_eq!(
+            java_password_bytes("aé€".as_bytes()),
+            vec![0, b'a', 0, 0xE9, 0x20, 0xAC]
+        );
     }
 
     #[test]

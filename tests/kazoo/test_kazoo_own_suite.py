@@ -15,6 +15,7 @@ test extras, pyjks and a pyOpenSSL that still has the X509Extension API the harn
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -87,11 +88,22 @@ def kazoo_run():
     )
     env.pop("ZOOKEEPER_PATH", None)
     nodes = [os.path.join(tests_dir, t) for t in SASL + GSSAPI + [SSL]]
-    out = subprocess.run(
+    # Its own session, so that a run past its deadline is ended with the servers kazoo's
+    # harness started.
+    proc = subprocess.Popen(
         [VENV_PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore",
          f"--junitxml={junit}", "-o", "junit_logging=all", *nodes],
-        cwd=work, env=env, capture_output=True, text=True, timeout=240,
+        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )
+    try:
+        text, _ = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        text, _ = proc.communicate()
+        pytest.fail("kazoo's tests did not finish within 240 s:\n" + text[-4000:])
+    if not os.path.exists(junit):
+        pytest.fail("kazoo's tests did not run:\n" + text[-4000:])
     outcomes = {}
     details = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
@@ -102,8 +114,8 @@ def kazoo_run():
                 kind = {"failure": "failed", "error": "failed", "skipped": "skipped"}[child.tag]
         outcomes[name] = kind
         details[name] = ET.tostring(case, encoding="unicode")
-    sys.stdout.write(out.stdout[-3000:])
-    return outcomes, details, out.stdout + out.stderr
+    sys.stdout.write(text[-3000:])
+    return outcomes, details, text
 
 
 def _outcome(run, test_id):
