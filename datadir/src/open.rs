@@ -118,6 +118,50 @@ impl DataDir {
         })
     }
 
+    /// Opens the data dir of an ensemble member: like [`DataDir::open_for_server`], but
+    /// nothing is replayed, because the log holds Raft entries, committed or not; the
+    /// member's Raft re-applies the committed ones above the engine's persisted zxid
+    /// once it knows the commit point. `replayed` is empty and `last_zxid` is the
+    /// engine's.
+    ///
+    /// # Errors
+    /// [`DataDirError`] naming what could not be created or opened.
+    pub fn open_for_member(
+        &self,
+        engine_opts: EngineOptions,
+        wal_opts: WalOptions,
+    ) -> Result<Opened, DataDirError> {
+        for dir in [&self.data_dir, &self.wal_dir] {
+            std::fs::create_dir_all(dir).map_err(|source| DataDirError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let lock = DataDirLock::acquire(&self.data_dir)?;
+        let engine =
+            Engine::open(&self.engine_dir, engine_opts).map_err(|source| DataDirError::Engine {
+                path: self.engine_dir.clone(),
+                source,
+            })?;
+        let wal = Wal::open(&self.wal_dir, wal_opts).map_err(|source| DataDirError::Wal {
+            path: self.wal_dir.clone(),
+            source,
+        })?;
+        let secret = warren_tree::bootstrap(&engine).map_err(|source| DataDirError::Tree {
+            path: self.engine_dir.clone(),
+            source,
+        })?;
+        let last_zxid = engine.last_seq();
+        Ok(Opened {
+            lock,
+            engine,
+            wal,
+            secret,
+            last_zxid,
+            replayed: Replayed::default(),
+        })
+    }
+
     /// Opens the data dir read-only, keeping `retention` txns of history, and replays
     /// the log tail (the log is neither locked nor repaired), so "latest" means what the
     /// server would serve. Nothing is written in the data dir: the replayed state lives

@@ -20,7 +20,7 @@ use crate::records::LogRecord;
 use crate::DataDirError;
 
 /// What a replay did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Replayed {
     /// Txns applied.
     pub txns: u64,

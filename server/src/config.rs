@@ -27,13 +27,6 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
-    #[error(
-        "this config names {servers} servers ({list}): Warren cannot run a replicated ensemble \
-         yet, and it refuses to start rather than run {servers} independent servers that would \
-         each accept writes (split brain). To run this server standalone, keep at most one \
-         server.N line (with standaloneEnabled=true, the default)"
-    )]
-    Ensemble { servers: usize, list: String },
 }
 
 /// Everything the server reads from `zoo.cfg`, with ZooKeeper's defaults.
@@ -254,8 +247,8 @@ impl Config {
         Ok(())
     }
 
-    /// Checks what no single key can: the session timeout range, and that the config
-    /// does not describe an ensemble.
+    /// Checks what no single key can: the session timeout range, and the `server.N`
+    /// lines.
     fn validate(&self) -> Result<(), ConfigError> {
         if let (Some(min), Some(max)) = (self.min_session_timeout, self.max_session_timeout) {
             if min > max {
@@ -266,33 +259,7 @@ impl Config {
                 ));
             }
         }
-        self.refuse_ensemble()
-    }
-
-    /// ZooKeeper runs a config with one `server.N` line standalone (unless
-    /// `standaloneEnabled=false`) and one with more as a quorum member. Until Warren
-    /// replicates, a quorum config must not start at all.
-    fn refuse_ensemble(&self) -> Result<(), ConfigError> {
-        let servers: Vec<&str> = self
-            .extra
-            .keys()
-            .filter(|k| {
-                k.strip_prefix("server.")
-                    .is_some_and(|n| n.parse::<u64>().is_ok())
-            })
-            .map(String::as_str)
-            .collect();
-        let standalone_enabled = self
-            .extra
-            .get("standaloneEnabled")
-            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
-        if servers.len() > 1 || (servers.len() == 1 && !standalone_enabled) {
-            return Err(ConfigError::Ensemble {
-                servers: servers.len(),
-                list: servers.join(", "),
-            });
-        }
-        Ok(())
+        self.server_lines().map(|_| ())
     }
 
     /// Applies one Java system property: ZooKeeper's `zookeeper.*` properties are the
@@ -546,23 +513,25 @@ mod tests {
     }
 
     #[test]
-    fn an_ensemble_config_is_refused_until_replication_exists() {
+    fn server_lines_make_an_ensemble_also_from_a_dynamic_config_file() {
         let three = "server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n";
-        let e = Config::parse(three).unwrap_err().to_string();
-        assert!(e.contains("3 servers") && e.contains("split brain"), "{e}");
-        let e = Config::parse("server.1=a:2888:3888\nstandaloneEnabled=false\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("1 servers"), "{e}");
-        assert!(Config::parse("server.1=a:2888:3888\n").is_ok());
+        assert!(Config::parse(three).unwrap().is_ensemble().unwrap());
+        let one = Config::parse("server.1=a:2888:3888\nstandaloneEnabled=false\n").unwrap();
+        assert!(one.is_ensemble().unwrap());
+        assert!(!Config::parse("server.1=a:2888:3888\n")
+            .unwrap()
+            .is_ensemble()
+            .unwrap());
+        let e = Config::parse("server.1=a:2888\n").unwrap_err().to_string();
+        assert!(e.contains("server.1"), "{e}");
 
         let dir = tempfile::tempdir().unwrap();
         let dynamic = dir.path().join("zoo.cfg.dynamic");
         std::fs::write(&dynamic, three).unwrap();
         let cfg = dir.path().join("zoo.cfg");
         std::fs::write(&cfg, format!("dynamicConfigFile={}\n", dynamic.display())).unwrap();
-        let e = Config::from_file(&cfg).unwrap_err().to_string();
-        assert!(e.contains("3 servers"), "{e}");
+        let c = Config::from_file(&cfg).unwrap();
+        assert_eq!(c.server_lines().unwrap().len(), 3);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod acl;
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod ensemble;
+pub mod ensemble_config;
 pub mod fourlw;
 pub mod log;
 pub mod metrics;

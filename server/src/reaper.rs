@@ -21,6 +21,9 @@ pub async fn run(shared: Arc<Shared>) {
     let server = Arc::new(Identities::server());
     loop {
         tokio::time::sleep(interval).await;
+        if !shared.leads() {
+            continue;
+        }
         let candidates = match tokio::task::block_in_place(|| due(&shared)) {
             Ok(c) => c,
             Err(e) => {

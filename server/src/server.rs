@@ -36,6 +36,12 @@ pub enum StartError {
     Threads(std::io::Error),
     #[error("stopped after a storage failure: {0}")]
     StorageFailed(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Replication(#[from] warren_replication::ReplicationError),
+    #[error("{0}")]
+    Ensemble(String),
 }
 
 /// A running server.
@@ -46,7 +52,7 @@ pub struct Server {
     _lock: warren_datadir::DataDirLock,
 }
 
-fn engine_options(cfg: &Config) -> EngineOptions {
+pub(crate) fn engine_options(cfg: &Config) -> EngineOptions {
     // Up to three memtables (the active one and two being flushed) of an eighth of the
     // budget each, 7/16 for the block cache (which also holds index and filter blocks),
     // and the rest (3/16) left for connections, sessions, watches, allocator slack and
@@ -62,7 +68,7 @@ fn engine_options(cfg: &Config) -> EngineOptions {
     }
 }
 
-fn wal_options(cfg: &Config) -> WalOptions {
+pub(crate) fn wal_options(cfg: &Config) -> WalOptions {
     WalOptions {
         segment_bytes: cfg.pre_alloc_size_kb.saturating_mul(1024).max(1 << 20),
         ..WalOptions::default()
@@ -75,6 +81,9 @@ impl Server {
     /// # Errors
     /// [`StartError`] naming what could not be opened, read or bound.
     pub async fn start(config: Config) -> Result<Server, StartError> {
+        if config.is_ensemble()? {
+            return crate::ensemble::start::start_member(config).await;
+        }
         let dd = config.data_dir_layout();
         let myid = dd.myid()?.unwrap_or(1);
         let opened = dd.open_for_server(engine_options(&config), wal_options(&config))?;
@@ -87,9 +96,25 @@ impl Server {
         let log = Box::new(LocalLog::new(opened.wal, last_zxid));
         let sessions = Sessions::new(opened.secret, myid);
         sessions.recover(&opened.engine)?;
-        let shared = Arc::new(Shared::new(config, opened.engine, log, sessions, last_zxid));
+        let shared = Arc::new(Shared::new(
+            config,
+            opened.engine,
+            log,
+            sessions,
+            last_zxid,
+            None,
+        ));
+        Server::serve(shared, opened.lock).await
+    }
+
+    /// Starts the pipeline and binds the client port of a server whose state is open.
+    pub(crate) async fn serve(
+        shared: Arc<Shared>,
+        lock: warren_datadir::DataDirLock,
+    ) -> Result<Server, StartError> {
         let pipeline = Pipeline::start(shared.clone()).map_err(StartError::Threads)?;
         let _ = shared.pipeline.set(pipeline);
+        let last_zxid = shared.last_zxid();
         let addr = shared.config.client_addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -99,12 +124,13 @@ impl Server {
             last_zxid = format!("{last_zxid:#x}"),
             nodes = shared.node_count(),
             sessions = shared.sessions.len(),
+            mode = shared.mode(),
             "warren is serving"
         );
         Ok(Server {
             shared,
             listener,
-            _lock: opened.lock,
+            _lock: lock,
         })
     }
 
@@ -147,6 +173,12 @@ impl Server {
 /// Session expiry, the reaper, log purging, the AdminServer, metrics and the TLS port.
 async fn spawn_background(shared: &Arc<Shared>) {
     tokio::spawn(crate::session::expiry::run(shared.clone()));
+    if let Some(ensemble) = shared.ensemble.clone() {
+        tokio::spawn(crate::ensemble::sessions::watch_leader(
+            shared.clone(),
+            ensemble,
+        ));
+    }
     tokio::spawn(crate::reaper::run(shared.clone()));
     tokio::spawn(crate::purge::run(shared.clone()));
     tokio::spawn(crate::admin::serve(shared.clone()));

@@ -4,7 +4,7 @@
 //! `watch`), and the others only call them.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
@@ -13,6 +13,7 @@ use warren_engine::Engine;
 use warren_tree::{Overlay, View};
 
 use crate::config::Config;
+use crate::ensemble::Ensemble;
 use crate::log::TxnLog;
 use crate::net::admission::Admission;
 use crate::pipeline::Pipeline;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub(crate) admission: Admission,
     pub(crate) started: Instant,
     pub(crate) pipeline: OnceLock<Pipeline>,
+    /// The ensemble side, when this server is a member of one.
+    pub(crate) ensemble: Option<Arc<Ensemble>>,
 }
 
 impl Shared {
@@ -55,6 +58,7 @@ impl Shared {
         log: Box<dyn TxnLog>,
         sessions: Sessions,
         last_zxid: i64,
+        ensemble: Option<Arc<Ensemble>>,
     ) -> Shared {
         let admission = Admission::new(
             config.global_outstanding_limit,
@@ -76,6 +80,7 @@ impl Shared {
             admission,
             started: Instant::now(),
             pipeline: OnceLock::new(),
+            ensemble,
         }
     }
 
@@ -101,6 +106,17 @@ impl Shared {
             *failure = Some(what.to_owned());
             self.failed.notify_one();
         }
+    }
+
+    /// Whether this server makes the decisions: standalone, or the ensemble's leader.
+    /// Only such a server expires sessions and reaps containers.
+    pub fn leads(&self) -> bool {
+        self.ensemble.as_ref().is_none_or(|e| e.is_leader())
+    }
+
+    /// `standalone`, `leader`, `follower` or `observer`: the mode `srvr` prints.
+    pub fn mode(&self) -> &'static str {
+        self.ensemble.as_ref().map_or("standalone", |e| e.mode())
     }
 
     /// The last applied zxid.

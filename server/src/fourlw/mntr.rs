@@ -222,7 +222,7 @@ pub fn rows(shared: &Shared) -> Vec<(String, Json)> {
             Plain => {
                 let v: Json = match *name {
                     "version" => VERSION.into(),
-                    "server_state" => "standalone".into(),
+                    "server_state" => shared.mode().into(),
                     "ephemerals_count" => super::dump::ephemerals_count(shared).into(),
                     "num_alive_connections" => shared.stats.connection_count().into(),
                     "avg_latency" => avg_ms(&l).into(),

@@ -12,7 +12,7 @@ pub(crate) fn body(shared: &Shared) -> String {
     let l = shared.stats.latency();
     format!(
         "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\n\
-         Outstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+         Outstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         ms(l.min_us),
         super::json::java_double(avg_ms(&l)),
         ms(l.max_us),
@@ -21,6 +21,7 @@ pub(crate) fn body(shared: &Shared) -> String {
         shared.stats.connection_count(),
         shared.stats.outstanding(),
         shared.last_zxid(),
+        shared.mode(),
         shared.node_count(),
     )
 }
@@ -56,7 +57,7 @@ pub fn json(shared: &Shared) -> Json {
         .set("data_dir_size", dsize)
         .set("log_dir_size", lsize)
         .set("provider_null", false)
-        .set("server_state", "standalone")
+        .set("server_state", shared.mode())
         .set("last_processed_zxid", shared.last_zxid())
         .set("outstanding_requests", shared.stats.outstanding())
         .set("avg_latency", avg_ms(&l))

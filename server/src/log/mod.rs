@@ -10,6 +10,7 @@
 //! proposals that never commit.
 
 pub mod local;
+pub mod raft;
 
 use warren_proto::txn::LoggedTxn;
 use warren_wal::WalStats;

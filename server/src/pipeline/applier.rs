@@ -75,10 +75,21 @@ fn apply(shared: &Shared, c: &Committed, local: Option<Waiting>) -> Result<(), S
     }
     shared.stats.txns.fetch_add(1, Ordering::Relaxed);
     track_session(shared, c, &applied.outcome);
+    let reply = reply.or_else(|| forwarded_from_here(shared, c));
     if let Some(reply) = reply {
         let _ = reply.send(Ok((zxid, applied.outcome)));
     }
     Ok(())
+}
+
+/// In an ensemble, the client waiting here for a txn another server proposed: a write
+/// this follower forwarded to the leader.
+fn forwarded_from_here(shared: &Shared, c: &Committed) -> Option<oneshot::Sender<WriteResult>> {
+    let ensemble = shared.ensemble.as_ref()?;
+    if c.proposal.is_some() {
+        return None;
+    }
+    ensemble.take_forwarded(c.txn.header.client_id, c.txn.header.cxid)
 }
 
 /// What the txn does: the decision's changes when they are valid, else the apply

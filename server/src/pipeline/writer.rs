@@ -38,6 +38,10 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
             let _ = req.reply.send(Err(e));
             continue;
         }
+        if let Some(ensemble) = shared.ensemble.as_ref().filter(|e| !e.is_leader()) {
+            ensemble.forward(req);
+            continue;
+        }
         let id = next_id;
         next_id += 1;
         match propose(shared, id, req, &waiting) {

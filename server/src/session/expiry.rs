@@ -1,5 +1,6 @@
 //! Session expiry: a session whose client sent nothing for its timeout is closed by a
 //! closeSession txn, logged like any write, so its ephemerals go and watchers hear of it.
+//! In an ensemble only the leader expires sessions (see [`crate::ensemble::sessions`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,14 @@ use crate::state::Shared;
 pub async fn run(shared: Arc<Shared>) {
     let tick = Duration::from_millis(u64::from(shared.config.tick_time / 2).clamp(50, 1000));
     let server = Arc::new(Identities::server());
+    let mut was_leading = false;
     loop {
         tokio::time::sleep(tick).await;
+        if let Some(ensemble) = shared.ensemble.clone() {
+            if !crate::ensemble::sessions::tick(&shared, &ensemble, &mut was_leading).await {
+                continue;
+            }
+        }
         for (id, conn) in shared.sessions.take_expired() {
             tracing::info!("session {id:#x} expired");
             if let Some((_, out)) = conn {

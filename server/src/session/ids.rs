@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The next session id of this server.
 pub struct SessionIds {
     next: AtomicI64,
+    myid: u8,
 }
 
 impl SessionIds {
@@ -19,6 +20,7 @@ impl SessionIds {
         let first = (((now_ms << 24) as u64) >> 8) as i64 | (i64::from(myid) << 56);
         SessionIds {
             next: AtomicI64::new(first),
+            myid,
         }
     }
 
@@ -27,9 +29,12 @@ impl SessionIds {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Makes sure `id` is never handed out again.
+    /// Makes sure `id` is never handed out again. Ids of other servers (another top
+    /// byte) are theirs to avoid.
     pub fn skip_past(&self, id: i64) {
-        let _ = self.next.fetch_max(id.wrapping_add(1), Ordering::Relaxed);
+        if (id >> 56) as u8 == self.myid {
+            let _ = self.next.fetch_max(id.wrapping_add(1), Ordering::Relaxed);
+        }
     }
 }
 
@@ -43,5 +48,15 @@ mod tests {
             let id = SessionIds::new(myid).next();
             assert_eq!((id >> 56) as u8, myid);
         }
+    }
+
+    #[test]
+    fn another_servers_ids_do_not_move_this_ones() {
+        let one = SessionIds::new(1);
+        let first = one.next();
+        one.skip_past(SessionIds::new(3).next());
+        assert_eq!(one.next(), first + 1);
+        one.skip_past(first + 10);
+        assert_eq!(one.next(), first + 11);
     }
 }

@@ -129,6 +129,22 @@ impl Sessions {
         self.table.is_empty()
     }
 
+    /// The sessions whose client is connected to this server and was heard from within
+    /// its timeout (what a follower reports to the leader).
+    pub fn kept_alive_here(&self) -> Vec<i64> {
+        self.table.kept_alive_here()
+    }
+
+    /// Renews every deadline (this server just became the one that expires sessions).
+    pub fn renew_all(&self) {
+        self.table.renew_all()
+    }
+
+    /// Closes every client connection on this server; the sessions stay.
+    pub fn close_connections(&self) {
+        self.table.close_connections()
+    }
+
     /// `(id, timeout)` of every session, for `dump` and `cons`.
     pub fn list(&self) -> Vec<(i64, u32)> {
         self.table.list()

@@ -116,6 +116,36 @@ impl Table {
         self.inner.lock().is_empty()
     }
 
+    /// The sessions whose client is connected to this server and was heard from within
+    /// its timeout.
+    pub fn kept_alive_here(&self) -> Vec<i64> {
+        let now = Instant::now();
+        let g = self.inner.lock();
+        g.iter()
+            .filter(|(_, s)| s.conn.is_some() && !s.closing && s.deadline > now)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Renews every deadline: a server that just became the one that expires sessions
+    /// gives each a full timeout from now, as ZooKeeper's new leader does.
+    pub fn renew_all(&self) {
+        let now = Instant::now();
+        for s in self.inner.lock().values_mut() {
+            s.deadline = now + Duration::from_millis(u64::from(s.timeout_ms));
+        }
+    }
+
+    /// Closes every client connection on this server (the sessions stay): its clients
+    /// reconnect, to this server or another.
+    pub fn close_connections(&self) {
+        for s in self.inner.lock().values_mut() {
+            if let Some((_, out)) = s.conn.take() {
+                out.close();
+            }
+        }
+    }
+
     /// `(id, timeout)` of every session, for `dump` and `cons`.
     pub fn list(&self) -> Vec<(i64, u32)> {
         let mut v: Vec<(i64, u32)> = self

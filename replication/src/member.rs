@@ -1,0 +1,244 @@
+//! One server's membership in the group: the Raft instance over Warren's log store and
+//! state machine, the quorum-port listener, and what the server asks of the group (is
+//! this server the leader, who is, which term).
+//!
+//! A new group is formed from the configured servers: every participant initializes
+//! Raft with the same membership (openraft accepts the same initial membership from
+//! each), and an election follows. Once the group exists, its membership lives in the
+//! log; the configured servers are only where to find the peers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
+use tokio::net::TcpListener;
+use warren_wal::Wal;
+
+use crate::log_store::LogStore;
+use crate::meta::MetaDir;
+use crate::network::app::AppPeers;
+use crate::network::listener::{self, Listening};
+use crate::network::raft_client::Factory;
+use crate::network::AppService;
+use crate::state_machine::{SharedTerms, StateMachine};
+use crate::{Feed, Raft, ReplicationError};
+
+/// A configured server (a `server.N` line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub id: u64,
+    /// `host:quorumPort`.
+    pub addr: String,
+    /// A participant (voter); observers are not voters.
+    pub voter: bool,
+}
+
+/// How this member runs.
+#[derive(Debug, Clone)]
+pub struct MemberConfig {
+    pub id: u64,
+    pub peers: Vec<Peer>,
+    /// Where the quorum port listens.
+    pub listen: SocketAddr,
+    pub heartbeat_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+}
+
+/// This server in its group.
+pub struct Member {
+    pub id: u64,
+    /// Random per start: marks this run's own proposals in the log.
+    pub incarnation: u64,
+    pub raft: Raft,
+    pub peers: AppPeers,
+    pub log: LogStore,
+    pub terms: SharedTerms,
+}
+
+fn raft_config(cfg: &MemberConfig) -> Result<Config, ReplicationError> {
+    Config {
+        cluster_name: "warren".into(),
+        heartbeat_interval: cfg.heartbeat_ms,
+        election_timeout_min: cfg.election_timeout_min_ms,
+        election_timeout_max: cfg.election_timeout_max_ms,
+        // The log is kept whole until snapshot transfer exists.
+        snapshot_policy: SnapshotPolicy::Never,
+        max_payload_entries: 256,
+        ..Config::default()
+    }
+    .validate()
+    .map_err(|e| ReplicationError::Raft(e.to_string()))
+}
+
+impl Member {
+    /// Starts Raft over `wal` (the txn log) and `meta_dir` (`<dataDir>/raft`), with the
+    /// engine's last applied zxid `engine_zxid`, and binds the quorum port. Returns the
+    /// member and the feed of committed txns for the applier.
+    ///
+    /// # Errors
+    /// [`ReplicationError`] when the log, the vote or the quorum port cannot be opened.
+    pub async fn start(
+        cfg: MemberConfig,
+        wal: Wal,
+        meta_dir: &Path,
+        engine_zxid: i64,
+        app: Arc<dyn AppService>,
+    ) -> Result<(Arc<Member>, Feed), ReplicationError> {
+        let meta = MetaDir::open(meta_dir)?;
+        let log = LogStore::open(wal, meta.clone())?;
+        let (sm, feed, terms) = StateMachine::open(meta, engine_zxid)?;
+        let config = Arc::new(raft_config(&cfg)?);
+        let raft = Raft::new(cfg.id, config, Factory { me: cfg.id }, log.clone(), sm)
+            .await
+            .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+        let listener =
+            TcpListener::bind(cfg.listen)
+                .await
+                .map_err(|source| ReplicationError::Listen {
+                    addr: cfg.listen,
+                    source,
+                })?;
+        let ids: Vec<u64> = cfg.peers.iter().map(|p| p.id).collect();
+        let watcher = Arc::new(LeaderWatch {
+            raft: raft.clone(),
+            me: cfg.id,
+            voters: cfg.peers.iter().filter(|p| p.voter).map(|p| p.id).collect(),
+            lease: Duration::from_millis(cfg.election_timeout_max_ms),
+        });
+        let listening = Arc::new(Listening {
+            raft: raft.clone(),
+            app,
+            members: Arc::new(move |id| ids.contains(&id)),
+            on_closed: Arc::new(move |from, last| watcher.connection_closed(from, last)),
+        });
+        tokio::spawn(listener::serve(listener, listening));
+        form_group(&raft, &cfg).await?;
+        let addrs: HashMap<u64, String> =
+            cfg.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
+        let member = Member {
+            id: cfg.id,
+            incarnation: rand::random(),
+            raft,
+            peers: AppPeers::new(cfg.id, addrs),
+            log,
+            terms,
+        };
+        Ok((Arc::new(member), feed))
+    }
+
+    /// Whether this server leads the group now.
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        m.state == ServerState::Leader && m.current_leader == Some(self.id)
+    }
+
+    /// The leader this server knows of.
+    pub fn leader(&self) -> Option<u64> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// This server's role, for `srvr` and `mntr`.
+    pub fn state(&self) -> ServerState {
+        self.raft.metrics().borrow().state
+    }
+
+    /// The current term (the epoch of new zxids).
+    pub fn term(&self) -> u64 {
+        self.raft.metrics().borrow().current_term
+    }
+
+    /// The zxid the next entry appended in this term would get, when known.
+    pub fn next_zxid(&self) -> Option<i64> {
+        let term = self.term();
+        let next = self.log.last_index().map_or(0, |i| i + 1);
+        self.terms.lock().zxid_at(term, next)
+    }
+
+    /// Stops Raft.
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+}
+
+/// Initializes a new group with the configured participants (a no-op for a member that
+/// already has a log or a vote).
+async fn form_group(raft: &Raft, cfg: &MemberConfig) -> Result<(), ReplicationError> {
+    let initialized = raft
+        .is_initialized()
+        .await
+        .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    if initialized {
+        return Ok(());
+    }
+    let voters: BTreeMap<u64, BasicNode> = cfg
+        .peers
+        .iter()
+        .filter(|p| p.voter)
+        .map(|p| (p.id, BasicNode::new(&p.addr)))
+        .collect();
+    match raft.initialize(voters).await {
+        Ok(()) => Ok(()),
+        Err(openraft::error::RaftError::APIError(
+            openraft::error::InitializeError::NotAllowed(_),
+        )) => Ok(()),
+        Err(e) => Err(ReplicationError::Raft(e.to_string())),
+    }
+}
+
+/// The fast path of failover: a follower whose leader's connection closed starts an
+/// election as soon as the other voters can grant it.
+///
+/// A voter refuses to vote while it still honours the old leader's lease (openraft's
+/// `election_timeout_max` since the leader was last heard), so an election started at
+/// once would be refused; it is started when that lease has run out, the voters in id
+/// order a few milliseconds apart so that one candidate wins without a split vote. If a
+/// leader is elected meanwhile, or the old one is heard from again, nothing is done.
+struct LeaderWatch {
+    raft: Raft,
+    me: u64,
+    voters: Vec<u64>,
+    lease: Duration,
+}
+
+/// Between the voters' elections, so the first has its votes before the next starts.
+const STAGGER: Duration = Duration::from_millis(40);
+
+impl LeaderWatch {
+    fn connection_closed(&self, from: u64, last: Instant) {
+        let (leader, term) = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            (m.current_leader, m.current_term)
+        };
+        if leader != Some(from) || !self.voters.contains(&self.me) {
+            return;
+        }
+        let rank = self
+            .voters
+            .iter()
+            .filter(|&&v| v != from && v < self.me)
+            .count() as u32;
+        let at = last + self.lease + Duration::from_millis(5) + STAGGER * rank;
+        let raft = self.raft.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            let (leader_now, term_now) = {
+                let m = raft.metrics();
+                let m = m.borrow();
+                (m.current_leader, m.current_term)
+            };
+            if term_now == term && leader_now == Some(from) {
+                tracing::info!(
+                    leader = from,
+                    "the leader's connection closed: starting an election"
+                );
+                let _ = raft.trigger().elect().await;
+            }
+        });
+    }
+}

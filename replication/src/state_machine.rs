@@ -1,0 +1,232 @@
+//! The state machine is the server's applier: committed entries are handed to it in log
+//! order, each txn with its zxid, and `apply` returns once the applier has applied them
+//! through the one apply function (the same code as recovery), so what Raft reports as
+//! applied is what the engine holds.
+//!
+//! The applier tells the bridge it is done with a txn by asking for the next one
+//! ([`Feed::next_txn`]), which keeps the server's side a plain loop.
+//!
+//! After a restart the applied point is the engine's last zxid, mapped back to its log
+//! id; Raft re-applies what follows once it learns the commit point. Blank and
+//! membership entries change no znode; the memberships are kept in `raft/`.
+
+use std::sync::{mpsc, Arc};
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, SnapshotMeta, StorageError,
+    StoredMembership,
+};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::meta::MetaDir;
+use crate::zxid::TermStarts;
+use crate::{Command, Entry, LogId, ReplicationError, Warren};
+
+const MEMBERSHIPS: &str = "membership.jsonl";
+
+type StoreResult<T> = Result<T, StorageError<u64>>;
+
+fn sm_err(e: impl std::fmt::Display) -> StorageError<u64> {
+    StorageError::from_io_error(
+        ErrorSubject::StateMachine,
+        ErrorVerb::Write,
+        std::io::Error::other(e.to_string()),
+    )
+}
+
+/// A committed txn on its way to the applier.
+#[derive(Debug, Clone)]
+pub struct CommittedTxn {
+    pub log_id: LogId,
+    pub zxid: i64,
+    pub command: Command,
+}
+
+/// The applier's end of the bridge.
+pub struct Feed {
+    rx: mpsc::Receiver<CommittedTxn>,
+    done: watch::Sender<u64>,
+    current: Option<u64>,
+}
+
+impl Feed {
+    /// Marks the txn returned last as applied and blocks for the next one; `None` once
+    /// Raft has stopped.
+    pub fn next_txn(&mut self) -> Option<CommittedTxn> {
+        if let Some(index) = self.current.take() {
+            self.done.send_replace(index + 1);
+        }
+        let next = self.rx.recv().ok()?;
+        self.current = Some(next.log_id.index);
+        Some(next)
+    }
+}
+
+/// Shared with the server: the term starts, for zxid hints.
+pub type SharedTerms = Arc<Mutex<TermStarts>>;
+
+/// Raft's state machine.
+pub struct StateMachine {
+    meta: MetaDir,
+    terms: SharedTerms,
+    last_applied: Option<LogId>,
+    memberships: Vec<StoredMembership<u64, openraft::BasicNode>>,
+    feed: mpsc::Sender<CommittedTxn>,
+    /// One past the index of the last txn the applier finished.
+    applied: watch::Receiver<u64>,
+}
+
+impl StateMachine {
+    /// The state machine over an engine whose last applied zxid is `engine_zxid`, and
+    /// the applier's feed.
+    ///
+    /// # Errors
+    /// When `raft/` cannot be read.
+    pub fn open(
+        meta: MetaDir,
+        engine_zxid: i64,
+    ) -> Result<(StateMachine, Feed, SharedTerms), ReplicationError> {
+        let terms = TermStarts::load(&meta)?;
+        let last_applied = terms.log_id_of(engine_zxid);
+        let memberships = meta.read_lines(MEMBERSHIPS)?;
+        let (tx, rx) = mpsc::channel();
+        let first = last_applied.map_or(0, |l| l.index + 1);
+        let (done, applied) = watch::channel(first);
+        let terms = Arc::new(Mutex::new(terms));
+        let sm = StateMachine {
+            meta,
+            terms: terms.clone(),
+            last_applied,
+            memberships,
+            feed: tx,
+            applied,
+        };
+        let feed = Feed {
+            rx,
+            done,
+            current: None,
+        };
+        Ok((sm, feed, terms))
+    }
+
+    fn membership_at(&self, applied: Option<LogId>) -> StoredMembership<u64, openraft::BasicNode> {
+        self.memberships
+            .iter()
+            .rev()
+            .find(|m| m.log_id() <= &applied)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn apply_one(&mut self, entry: Entry) -> StoreResult<Option<u64>> {
+        let log_id = entry.log_id;
+        self.terms
+            .lock()
+            .observe(&self.meta, &log_id)
+            .map_err(sm_err)?;
+        self.last_applied = Some(log_id);
+        match entry.payload {
+            EntryPayload::Blank => Ok(None),
+            EntryPayload::Membership(m) => {
+                let stored = StoredMembership::new(Some(log_id), m);
+                if !self
+                    .memberships
+                    .iter()
+                    .any(|x| x.log_id() == stored.log_id())
+                {
+                    self.meta
+                        .append_line(MEMBERSHIPS, &stored)
+                        .map_err(sm_err)?;
+                    self.memberships.push(stored);
+                }
+                Ok(None)
+            }
+            EntryPayload::Normal(command) => {
+                let zxid = self.terms.lock().zxid_of(&log_id).map_err(sm_err)?;
+                self.feed
+                    .send(CommittedTxn {
+                        log_id,
+                        zxid,
+                        command,
+                    })
+                    .map_err(|_| sm_err("the applier has stopped"))?;
+                Ok(Some(log_id.index))
+            }
+        }
+    }
+}
+
+impl RaftStateMachine<Warren> for StateMachine {
+    type SnapshotBuilder = NoSnapshots;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StoreResult<(Option<LogId>, StoredMembership<u64, openraft::BasicNode>)> {
+        Ok((self.last_applied, self.membership_at(self.last_applied)))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<()>>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut replies = Vec::new();
+        let mut last_txn = None;
+        for entry in entries {
+            if let Some(index) = self.apply_one(entry)? {
+                last_txn = Some(index);
+            }
+            replies.push(());
+        }
+        if let Some(index) = last_txn {
+            self.applied
+                .wait_for(|&done| done > index)
+                .await
+                .map_err(|_| sm_err("the applier has stopped"))?;
+        }
+        Ok(replies)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        NoSnapshots
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<std::io::Cursor<Vec<u8>>>> {
+        Err(no_snapshots())
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        _meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        _snapshot: Box<std::io::Cursor<Vec<u8>>>,
+    ) -> StoreResult<()> {
+        Err(no_snapshots())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<Warren>>> {
+        Ok(None)
+    }
+}
+
+fn no_snapshots() -> StorageError<u64> {
+    StorageError::from_io_error(
+        ErrorSubject::Snapshot(None),
+        ErrorVerb::Write,
+        std::io::Error::other(
+            "snapshot transfer is not built yet: the log is kept whole, so every member \
+             catches up from the log",
+        ),
+    )
+}
+
+/// The snapshot builder until snapshot transfer exists (the log is never purged, and the
+/// snapshot policy never asks for one).
+pub struct NoSnapshots;
+
+impl RaftSnapshotBuilder<Warren> for NoSnapshots {
+    async fn build_snapshot(&mut self) -> StoreResult<Snapshot<Warren>> {
+        Err(no_snapshots())
+    }
+}

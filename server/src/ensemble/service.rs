@@ -1,0 +1,60 @@
+//! The leader's side of the application channel: forwarded writes enter its pipeline
+//! like its own clients' writes, and session touches renew deadlines.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use warren_replication::network::AppService;
+
+use super::wire::{ForwardError, PeerRequest, PeerResponse};
+use crate::state::Shared;
+
+/// The server's [`AppService`]; it answers `NotReady` until the server has started.
+#[derive(Clone, Default)]
+pub struct PeerService {
+    pub shared: Arc<OnceLock<Arc<Shared>>>,
+}
+
+impl AppService for PeerService {
+    fn call(&self, _from: u64, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
+        let shared = self.shared.get().cloned();
+        Box::pin(async move {
+            let answer = match shared {
+                None => PeerResponse::NotReady,
+                Some(s) => answer(&s, &body).await,
+            };
+            bincode::serialize(&answer).unwrap_or_default()
+        })
+    }
+}
+
+async fn answer(shared: &Arc<Shared>, body: &[u8]) -> PeerResponse {
+    let req = match bincode::deserialize::<PeerRequest>(body) {
+        Ok(r) => r,
+        Err(e) => return PeerResponse::Malformed(e.to_string()),
+    };
+    match req {
+        PeerRequest::Touch(ids) => {
+            for id in ids {
+                shared.sessions.touch(id);
+            }
+            PeerResponse::Touched
+        }
+        PeerRequest::Write(w) => {
+            if !shared.leads() {
+                return PeerResponse::Write(Err(ForwardError::NotLeader));
+            }
+            let (session, cxid) = (w.session, w.cxid);
+            let (op, who) = match w.into_op() {
+                Ok(x) => x,
+                Err(e) => return PeerResponse::Malformed(e),
+            };
+            let result = shared
+                .pipeline()
+                .submit(session, cxid, op, Arc::new(who))
+                .await;
+            PeerResponse::Write(result.map(|(zxid, _)| zxid).map_err(ForwardError::from))
+        }
+    }
+}

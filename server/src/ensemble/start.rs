@@ -1,0 +1,145 @@
+//! Starting a member: the data dir opened without replay, Raft started over its log,
+//! then the same pipeline and client port as a standalone server.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use warren_replication::{Member, MemberConfig, Peer};
+
+use super::service::PeerService;
+use super::Ensemble;
+use crate::config::Config;
+use crate::ensemble_config::ServerLine;
+use crate::log::raft::RaftLog;
+use crate::server::{engine_options, wal_options, Server, StartError};
+use crate::session::Sessions;
+use crate::state::Shared;
+
+/// Raft's timing: heartbeats every `warren.raftHeartbeatMs` (default 50 ms), elections
+/// after 6 to 8 missed heartbeats. ZooKeeper's own timeouts (`tickTime` × `syncLimit`,
+/// 10 s by default) are far longer; a leader whose process died is replaced in under
+/// half a second (its closed connections tell the followers at once).
+fn timing(config: &Config) -> (u64, u64, u64) {
+    let heartbeat = config
+        .extra
+        .get("warren.raftHeartbeatMs")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&h| h > 0)
+        .unwrap_or(50);
+    (heartbeat, heartbeat * 6, heartbeat * 8)
+}
+
+fn ensemble_error(s: String) -> StartError {
+    StartError::Ensemble(s)
+}
+
+/// The quorum address this server listens on.
+fn listen_addr(config: &Config, me: &ServerLine) -> Result<SocketAddr, StartError> {
+    if config.quorum_listen_on_all_ips() {
+        return Ok(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            me.quorum_port,
+        ));
+    }
+    (me.host.as_str(), me.quorum_port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| ensemble_error(format!("server.{}: cannot resolve {}", me.id, me.host)))
+}
+
+/// The secret session passwords derive from: the same on every member, so a session
+/// moves between servers with its password (ZooKeeper derives its passwords from a
+/// constant; this one at least depends on the ensemble).
+fn ensemble_secret(lines: &BTreeMap<u64, ServerLine>) -> [u8; 16] {
+    let text: String = lines
+        .values()
+        .map(|l| format!("{}={};", l.id, l.quorum_addr()))
+        .collect();
+    xxhash_rust::xxh3::xxh3_128(text.as_bytes()).to_be_bytes()
+}
+
+/// Applies `server.<myid>`'s `;[clientAddr:]clientPort` to the client port.
+fn client_port_from_line(config: &mut Config, me: &ServerLine) -> Result<(), StartError> {
+    if let Some((addr, port)) = &me.client {
+        config.client_port = *port;
+        if let Some(addr) = addr {
+            config.client_port_address = addr.parse().map_err(|_| {
+                ensemble_error(format!("server.{}: {addr:?} is not an IP address", me.id))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts this server as a member of the ensemble its config describes.
+///
+/// # Errors
+/// [`StartError`] for a missing or unlisted `myid`, or what could not be opened or bound.
+pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
+    let dd = config.data_dir_layout();
+    let lines = config.server_lines()?;
+    let myid = dd.myid()?.ok_or_else(|| {
+        ensemble_error(format!(
+            "this config describes an ensemble ({} servers), but {} does not exist: write \
+             this server's id (its server.N number) into it, as for ZooKeeper",
+            lines.len(),
+            dd.myid_path().display()
+        ))
+    })?;
+    let me = lines.get(&u64::from(myid)).cloned().ok_or_else(|| {
+        ensemble_error(format!(
+            "myid is {myid}, but the config has no server.{myid} line (it lists {})",
+            lines
+                .keys()
+                .map(|k| format!("server.{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    client_port_from_line(&mut config, &me)?;
+    let opened = dd.open_for_member(engine_options(&config), wal_options(&config))?;
+    let (heartbeat, min, max) = timing(&config);
+    let member_config = MemberConfig {
+        id: me.id,
+        peers: lines
+            .values()
+            .map(|l| Peer {
+                id: l.id,
+                addr: l.quorum_addr(),
+                voter: !l.observer,
+            })
+            .collect(),
+        listen: listen_addr(&config, &me)?,
+        heartbeat_ms: heartbeat,
+        election_timeout_min_ms: min,
+        election_timeout_max_ms: max,
+    };
+    let service = PeerService::default();
+    let last_zxid = opened.last_zxid as i64;
+    let raft_dir = dd.data_dir.join("raft");
+    let (member, feed): (Arc<Member>, _) = Member::start(
+        member_config,
+        opened.wal,
+        &raft_dir,
+        last_zxid,
+        Arc::new(service.clone()),
+    )
+    .await?;
+    let runtime = tokio::runtime::Handle::current();
+    let ensemble = Arc::new(Ensemble::new(member.clone(), runtime.clone()));
+    let log = Box::new(RaftLog::new(member, feed, runtime));
+    let sessions = Sessions::new(ensemble_secret(&lines), myid);
+    sessions.recover(&opened.engine)?;
+    let shared = Arc::new(Shared::new(
+        config,
+        opened.engine,
+        log,
+        sessions,
+        last_zxid,
+        Some(ensemble),
+    ));
+    let _ = service.shared.set(shared.clone());
+    Server::serve(shared, opened.lock).await
+}
