@@ -6,6 +6,8 @@
 //! hanging it.
 #![allow(dead_code)]
 
+pub mod ensemble;
+
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -98,7 +100,7 @@ impl Warren {
     }
 
     /// A server on a fresh temp dir and a free port, not started yet.
-    fn unstarted(extra_cfg: &str) -> Warren {
+    pub fn unstarted(extra_cfg: &str) -> Warren {
         let dir = tempfile::Builder::new()
             .prefix("warren-test-")
             .tempdir()
@@ -164,7 +166,8 @@ impl Warren {
         self.child.as_ref().expect("server running").id()
     }
 
-    fn spawn(&mut self) {
+    /// Starts the process and waits until it answers `ruok`.
+    pub fn spawn(&mut self) {
         self.spawn_without_waiting();
         if !wait_ruok(self.port, Duration::from_secs(20)) {
             let status = self.child.as_mut().unwrap().try_wait().ok().flatten();

@@ -30,11 +30,15 @@ pub struct AppPeers {
     next_id: AtomicU64,
 }
 
-fn gone() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::ConnectionReset,
-        "the connection to the peer closed",
-    )
+/// Why a call has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The request never left this server (the peer could not be reached).
+    #[error("not sent: {0}")]
+    NotSent(std::io::Error),
+    /// The request was sent, or may have been, and no answer came.
+    #[error("no answer: the connection to the peer closed")]
+    Lost,
 }
 
 impl AppPeers {
@@ -51,18 +55,19 @@ impl AppPeers {
     /// Sends `body` to member `target` and waits for its answer.
     ///
     /// # Errors
-    /// When the member cannot be reached or the connection closes before the answer.
-    pub async fn call(&self, target: u64, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
-        let conn = self.conn(target).await?;
+    /// [`CallError::NotSent`] when the member cannot be reached; [`CallError::Lost`] when
+    /// the connection closes before the answer.
+    pub async fn call(&self, target: u64, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let conn = self.conn(target).await.map_err(CallError::NotSent)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.pending.lock().insert(id, tx);
         if !conn.alive.load(Ordering::SeqCst) || conn.tx.send(AppFrame { id, body }).is_err() {
             conn.pending.lock().remove(&id);
             self.conns.lock().await.remove(&target);
-            return Err(gone());
+            return Err(CallError::Lost);
         }
-        rx.await.map_err(|_| gone())
+        rx.await.map_err(|_| CallError::Lost)
     }
 
     async fn conn(&self, target: u64) -> std::io::Result<Arc<Conn>> {

@@ -30,20 +30,35 @@ use crate::pipeline::WriteResult;
 /// A forwarded write waiting for its txn to be applied here.
 type Waiter = oneshot::Sender<WriteResult>;
 
+/// A forwarded write, and the leader it was last sent to (`None` while it waits for a
+/// leader, or after the leader could not be reached).
+struct Forwarded {
+    waiter: Waiter,
+    sent_to: Option<u64>,
+}
+
 /// The ensemble side of a server.
 pub struct Ensemble {
     pub member: Arc<Member>,
     /// Forwarded writes by (session, cxid), answered by the applier.
-    forwarded: Mutex<HashMap<(i64, i32), Waiter>>,
+    forwarded: Mutex<HashMap<(i64, i32), Forwarded>>,
+    /// What answers forwarded writes; used directly once this server leads.
+    service: service::PeerService,
     runtime: tokio::runtime::Handle,
 }
 
 impl Ensemble {
-    /// The ensemble side over `member`; tasks run on `runtime`.
-    pub fn new(member: Arc<Member>, runtime: tokio::runtime::Handle) -> Ensemble {
+    /// The ensemble side over `member`, answering peers with `service`; tasks run on
+    /// `runtime`.
+    pub fn new(
+        member: Arc<Member>,
+        service: service::PeerService,
+        runtime: tokio::runtime::Handle,
+    ) -> Ensemble {
         Ensemble {
             member,
             forwarded: Mutex::new(HashMap::new()),
+            service,
             runtime,
         }
     }
@@ -55,13 +70,30 @@ impl Ensemble {
 
     /// The waiter of the forwarded write that made this txn, if it came from here.
     pub fn take_forwarded(&self, session: i64, cxid: i32) -> Option<Waiter> {
-        self.forwarded.lock().remove(&(session, cxid))
+        self.forwarded
+            .lock()
+            .remove(&(session, cxid))
+            .map(|f| f.waiter)
     }
 
-    /// Drops every waiting forwarded write: their clients' connections close unanswered
-    /// (the outcome is not known here).
-    pub fn drop_forwarded(&self) {
-        self.forwarded.lock().clear();
+    /// Notes where a forwarded write is being sent; `false` when it is no longer waiting.
+    fn mark_sent(&self, key: (i64, i32), to: Option<u64>) -> bool {
+        match self.forwarded.lock().get_mut(&key) {
+            Some(f) => {
+                f.sent_to = to;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the forwarded writes sent to `leader`, which is no longer the leader: their
+    /// clients' connections close unanswered (whether they commit is not known here).
+    /// Writes still waiting for a leader stay.
+    pub fn drop_sent_to(&self, leader: u64) {
+        self.forwarded
+            .lock()
+            .retain(|_, f| f.sent_to != Some(leader));
     }
 
     /// `leader`, `follower` or `observer`, as `srvr` prints the mode.

@@ -45,8 +45,8 @@ pub async fn watch_leader(shared: Arc<Shared>, ensemble: Arc<Ensemble>) {
             continue;
         }
         tracing::info!(?leader, ?now, "the leader changed");
-        if leader.is_some() {
-            ensemble.drop_forwarded();
+        if let Some(old) = leader {
+            ensemble.drop_sent_to(old);
         }
         if leader == Some(ensemble.member.id) {
             shared.sessions.close_connections();

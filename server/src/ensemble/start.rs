@@ -128,7 +128,11 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
     )
     .await?;
     let runtime = tokio::runtime::Handle::current();
-    let ensemble = Arc::new(Ensemble::new(member.clone(), runtime.clone()));
+    let ensemble = Arc::new(Ensemble::new(
+        member.clone(),
+        service.clone(),
+        runtime.clone(),
+    ));
     let log = Box::new(RaftLog::new(member, feed, runtime));
     let sessions = Sessions::new(ensemble_secret(&lines), myid);
     sessions.recover(&opened.engine)?;

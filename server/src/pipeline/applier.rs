@@ -75,20 +75,19 @@ fn apply(shared: &Shared, c: &Committed, local: Option<Waiting>) -> Result<(), S
     }
     shared.stats.txns.fetch_add(1, Ordering::Relaxed);
     track_session(shared, c, &applied.outcome);
-    let reply = reply.or_else(|| forwarded_from_here(shared, c));
+    if let Some(forwarded) = forwarded_from_here(shared, c) {
+        let _ = forwarded.send(Ok((zxid, applied.outcome.clone())));
+    }
     if let Some(reply) = reply {
         let _ = reply.send(Ok((zxid, applied.outcome)));
     }
     Ok(())
 }
 
-/// In an ensemble, the client waiting here for a txn another server proposed: a write
-/// this follower forwarded to the leader.
+/// In an ensemble, the client waiting here for a write this server forwarded to the
+/// leader (which may be this server by now: see [`crate::ensemble::forward`]).
 fn forwarded_from_here(shared: &Shared, c: &Committed) -> Option<oneshot::Sender<WriteResult>> {
     let ensemble = shared.ensemble.as_ref()?;
-    if c.proposal.is_some() {
-        return None;
-    }
     ensemble.take_forwarded(c.txn.header.client_id, c.txn.header.cxid)
 }
 

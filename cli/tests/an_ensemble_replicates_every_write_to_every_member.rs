@@ -1,0 +1,136 @@
+//! A three- and a five-member ensemble formed from zoo.cfg `server.N` lines and `myid`
+//! files: writes through any member reach every member, sequential names stay unique
+//! whichever member a create goes through, ephemerals vanish everywhere with their
+//! session, and the ensemble survives the loss of a minority but not of a majority.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::ensemble::Ensemble;
+use common::*;
+use zookeeper_client::CreateMode;
+
+/// Waits until `check` holds on the member at `addr`.
+async fn eventually_on(addr: &str, what: &str, check: impl Fn(&[String]) -> bool) {
+    let c = zk(addr).await;
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let children = tm(c.list_children("/")).await.unwrap();
+        if check(&children) {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "{what} on {addr}: children of / are {children:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_any_member_are_read_on_every_member() {
+    let e = tokio::task::block_in_place(|| Ensemble::start(3));
+    let leader = e.wait_leader(Duration::from_secs(10));
+    assert_eq!(
+        (0..3).filter(|&i| e.mode(i) == "follower").count(),
+        2,
+        "leader {leader}"
+    );
+    let mut clients = Vec::new();
+    for m in &e.members {
+        clients.push(zk(&m.addr()).await);
+    }
+    for (i, c) in clients.iter().enumerate() {
+        tm(c.create(
+            &format!("/from{i}"),
+            format!("{i}").as_bytes(),
+            &persistent(),
+        ))
+        .await
+        .unwrap();
+        // A client reads its own write on its own server at once.
+        let (data, _) = tm(c.get_data(&format!("/from{i}"))).await.unwrap();
+        assert_eq!(data, format!("{i}").into_bytes());
+    }
+    tm(clients[0].create("/q", b"", &persistent()))
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for round in 0..5 {
+        for c in &clients {
+            let (_, seq) = tm(c.create("/q/s-", b"", &opts(CreateMode::PersistentSequential)))
+                .await
+                .unwrap();
+            names.push((round, seq.into_i64()));
+        }
+    }
+    let seqs: Vec<i64> = names.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        seqs,
+        (0..15).collect::<Vec<i64>>(),
+        "sequence numbers, in order of creation"
+    );
+    let (eph, _) = tm(clients[1].create("/eph", b"", &ephemeral()))
+        .await
+        .unwrap();
+    assert!(eph.ephemeral_owner != 0);
+    for m in &e.members {
+        eventually_on(&m.addr(), "every write", |c| {
+            ["from0", "from1", "from2", "q", "eph"]
+                .iter()
+                .all(|n| c.iter().any(|x| x == n))
+        })
+        .await;
+    }
+    let owner = clients.remove(1);
+    drop(owner);
+    for m in &e.members {
+        eventually_on(&m.addr(), "the ephemeral gone with its session", |c| {
+            !c.iter().any(|x| x == "eph")
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_members_write_on_without_two_and_stop_writing_without_three() {
+    let mut e = tokio::task::block_in_place(|| Ensemble::start(5));
+    let leader = e.wait_leader(Duration::from_secs(10));
+    let first_other = e.other_than(leader);
+    e.members[leader].kill9();
+    e.members[first_other].kill9();
+    let survivor = (0..5).find(|&i| i != leader && i != first_other).unwrap();
+    let c = zk(&e.members[survivor].addr()).await;
+    let end = Instant::now() + Duration::from_secs(10);
+    // The first write after the loss may meet the election; it is retried.
+    while tm(c.create("/after-two", b"", &persistent()))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < end,
+            "no write within 10 s with 3 of 5 members"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A session opened while a majority lives, to read with once it is gone.
+    let r = zk(&e.members[survivor].addr()).await;
+    let third = (0..5)
+        .find(|&i| e.members[i].is_running() && i != survivor)
+        .unwrap();
+    e.members[third].kill9();
+    // Two of five: no majority, so no write commits, and the client is told so
+    // (the server drops the connection or answers with an error) rather than acked.
+    let w = tokio::time::timeout(
+        Duration::from_secs(8),
+        c.create("/minority", b"", &persistent()),
+    )
+    .await;
+    assert!(
+        !matches!(w, Ok(Ok(_))),
+        "a write was acknowledged by 2 of 5 members"
+    );
+    // Reads are still served locally by the remaining members.
+    assert!(tm(r.check_stat("/after-two")).await.unwrap().is_some());
+}

@@ -1,0 +1,80 @@
+//! An ensemble of real `warren` processes on loopback, each with its own data dir,
+//! `myid` and a zoo.cfg whose `server.N` lines name every member's quorum port.
+
+use std::time::{Duration, Instant};
+
+use super::{four_letter, free_port, wait_ruok, Warren};
+
+/// Members numbered 1..=n; `members[i]` has myid `i + 1`.
+pub struct Ensemble {
+    pub members: Vec<Warren>,
+}
+
+impl Ensemble {
+    /// Starts `n` participants and waits until they serve clients and agree on a leader.
+    pub fn start(n: usize) -> Ensemble {
+        let lines: String = (1..=n)
+            .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
+            .collect();
+        let mut members: Vec<Warren> = (1..=n).map(|_| Warren::unstarted(&lines)).collect();
+        for (i, m) in members.iter_mut().enumerate() {
+            std::fs::create_dir_all(m.data_dir()).unwrap();
+            std::fs::write(m.data_dir().join("myid"), format!("{}\n", i + 1)).unwrap();
+            m.spawn_without_waiting();
+        }
+        for m in &members {
+            assert!(
+                wait_ruok(m.port, Duration::from_secs(20)),
+                "member on {} did not start; log:\n{}",
+                m.port,
+                m.log()
+            );
+        }
+        let e = Ensemble { members };
+        e.wait_leader(Duration::from_secs(20));
+        e
+    }
+
+    /// The mode `srvr` reports on member `i` ("" when it does not answer).
+    pub fn mode(&self, i: usize) -> String {
+        four_letter(self.members[i].port, "srvr")
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: ").map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Waits until exactly one running member says it leads and every other running one
+    /// follows; returns the leader's index.
+    pub fn wait_leader(&self, within: Duration) -> usize {
+        let end = Instant::now() + within;
+        loop {
+            let modes: Vec<String> = (0..self.members.len()).map(|i| self.mode(i)).collect();
+            let leaders: Vec<usize> = (0..modes.len()).filter(|&i| modes[i] == "leader").collect();
+            let others_follow = modes
+                .iter()
+                .all(|m| m == "leader" || m == "follower" || m.is_empty());
+            if leaders.len() == 1 && others_follow {
+                return leaders[0];
+            }
+            assert!(
+                Instant::now() < end,
+                "no single leader within {within:?}: {modes:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The index of a member other than `not`.
+    pub fn other_than(&self, not: usize) -> usize {
+        (0..self.members.len()).find(|&i| i != not).unwrap()
+    }
+
+    /// `host:port` of every member but `not`, for a client's connect string.
+    pub fn hosts_except(&self, not: usize) -> String {
+        (0..self.members.len())
+            .filter(|&i| i != not)
+            .map(|i| self.members[i].addr())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
