@@ -20,7 +20,7 @@ use warren_wal::Wal;
 use crate::log_store::LogStore;
 use crate::meta::MetaDir;
 use crate::network::app::AppPeers;
-use crate::network::listener::{self, Listening};
+use crate::network::listener::{self, LastHeard, Listening};
 use crate::network::raft_client::Factory;
 use crate::network::AppService;
 use crate::state_machine::{SharedTerms, StateMachine};
@@ -103,8 +103,10 @@ impl Member {
                     source,
                 })?;
         let ids: Vec<u64> = cfg.peers.iter().map(|p| p.id).collect();
+        let last_heard = Arc::new(LastHeard::default());
         let watcher = Arc::new(LeaderWatch {
             raft: raft.clone(),
+            last_heard: last_heard.clone(),
             me: cfg.id,
             voters: cfg.peers.iter().filter(|p| p.voter).map(|p| p.id).collect(),
             lease: Duration::from_millis(cfg.election_timeout_max_ms),
@@ -114,6 +116,7 @@ impl Member {
             app,
             members: Arc::new(move |id| ids.contains(&id)),
             on_closed: Arc::new(move |from, last| watcher.connection_closed(from, last)),
+            last_heard,
         });
         tokio::spawn(listener::serve(listener, listening));
         form_group(&raft, &cfg).await?;
@@ -197,9 +200,11 @@ async fn form_group(raft: &Raft, cfg: &MemberConfig) -> Result<(), ReplicationEr
 /// `election_timeout_max` since the leader was last heard), so an election started at
 /// once would be refused; it is started when that lease has run out, the voters in id
 /// order a few milliseconds apart so that one candidate wins without a split vote. If a
-/// leader is elected meanwhile, or the old one is heard from again, nothing is done.
+/// leader is elected meanwhile, or the old one is heard from again (a connection can
+/// also close because an RPC timed out, say on a slow disk), nothing is done.
 struct LeaderWatch {
     raft: Raft,
+    last_heard: Arc<LastHeard>,
     me: u64,
     voters: Vec<u64>,
     lease: Duration,
@@ -225,8 +230,12 @@ impl LeaderWatch {
             .count() as u32;
         let at = last + self.lease + Duration::from_millis(5) + STAGGER * rank;
         let raft = self.raft.clone();
+        let last_heard = self.last_heard.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(at.into()).await;
+            if last_heard.get(from).is_some_and(|t| t > last) {
+                return;
+            }
             let (leader_now, term_now) = {
                 let m = raft.metrics();
                 let m = m.borrow();

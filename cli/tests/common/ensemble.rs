@@ -13,6 +13,11 @@ pub struct Ensemble {
 impl Ensemble {
     /// Starts `n` participants and waits until they serve clients and agree on a leader.
     pub fn start(n: usize) -> Ensemble {
+        Ensemble::start_wrapped(n, None)
+    }
+
+    /// Like [`Ensemble::start`], with member `i` run under `wrapper` (fault injection).
+    pub fn start_wrapped(n: usize, wrapped: Option<(usize, &[&str])>) -> Ensemble {
         let lines: String = (1..=n)
             .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
             .collect();
@@ -20,6 +25,9 @@ impl Ensemble {
         for (i, m) in members.iter_mut().enumerate() {
             std::fs::create_dir_all(m.data_dir()).unwrap();
             std::fs::write(m.data_dir().join("myid"), format!("{}\n", i + 1)).unwrap();
+            if let Some((_, wrapper)) = wrapped.filter(|(w, _)| *w == i) {
+                m.wrap(wrapper);
+            }
             m.spawn_without_waiting();
         }
         for m in &members {

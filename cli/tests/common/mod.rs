@@ -132,6 +132,11 @@ impl Warren {
         }
     }
 
+    /// The next start runs the binary under `wrapper` (see [`Warren::start_under`]).
+    pub fn wrap(&mut self, wrapper: &[&str]) {
+        self.wrapper = wrapper.iter().map(|s| s.to_string()).collect();
+    }
+
     /// The next start runs the binary directly, without the wrapper.
     pub fn unwrap_command(&mut self) {
         self.wrapper.clear();

@@ -24,6 +24,23 @@ pub struct Listening {
     /// Called with the peer's id and the time of its last RPC when its Raft
     /// connection closes.
     pub on_closed: Arc<dyn Fn(u64, Instant) + Send + Sync>,
+    /// When each peer's last Raft RPC arrived, on any connection.
+    pub last_heard: Arc<LastHeard>,
+}
+
+/// When each peer was last heard from over Raft.
+#[derive(Default)]
+pub struct LastHeard(parking_lot::Mutex<std::collections::HashMap<u64, Instant>>);
+
+impl LastHeard {
+    fn heard(&self, peer: u64, at: Instant) {
+        self.0.lock().insert(peer, at);
+    }
+
+    /// When `peer`'s last Raft RPC arrived.
+    pub fn get(&self, peer: u64) -> Option<Instant> {
+        self.0.lock().get(&peer).copied()
+    }
 }
 
 /// Accepts peers until the runtime stops.
@@ -63,7 +80,7 @@ async fn serve_one(mut s: TcpStream, l: &Listening) -> std::io::Result<()> {
     match hello.channel {
         Channel::Raft => {
             let mut last = Instant::now();
-            let r = serve_raft(&mut s, &l.raft, &mut last).await;
+            let r = serve_raft(&mut s, l, hello.from, &mut last).await;
             (l.on_closed)(hello.from, last);
             r
         }
@@ -71,10 +88,17 @@ async fn serve_one(mut s: TcpStream, l: &Listening) -> std::io::Result<()> {
     }
 }
 
-async fn serve_raft(s: &mut TcpStream, raft: &Raft, last: &mut Instant) -> std::io::Result<()> {
+async fn serve_raft(
+    s: &mut TcpStream,
+    l: &Listening,
+    from: u64,
+    last: &mut Instant,
+) -> std::io::Result<()> {
+    let raft = &l.raft;
     loop {
         let req: RaftRequest = frame::read(s).await?;
         *last = Instant::now();
+        l.last_heard.heard(from, *last);
         let resp = match req {
             RaftRequest::Append(r) => RaftResponse::Append(raft.append_entries(r).await),
             RaftRequest::Vote(r) => RaftResponse::Vote(raft.vote(r).await),

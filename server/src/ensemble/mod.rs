@@ -6,6 +6,8 @@
 //! - a follower forwards each write to the leader ([`forward`]) and answers its client
 //!   once its own applier has applied the committed txn, so the client reads its write
 //!   and sees its watch events in order on the server it is connected to;
+//! - `sync` on a follower waits until it has applied everything the leader had
+//!   committed when asked ([`sync`]);
 //! - the leader alone expires sessions, and followers tell it which sessions their
 //!   clients keep alive ([`sessions`]);
 //! - when the leader changes, no request is left waiting on a leader that is gone: the
@@ -16,6 +18,7 @@ pub mod forward;
 pub mod service;
 pub mod sessions;
 pub mod start;
+pub mod sync;
 pub mod wire;
 
 use std::collections::HashMap;

@@ -41,6 +41,7 @@ async fn answer(shared: &Arc<Shared>, body: &[u8]) -> PeerResponse {
             }
             PeerResponse::Touched
         }
+        PeerRequest::ReadIndex => PeerResponse::ReadIndex(read_index(shared).await),
         PeerRequest::Write(w) => {
             if !shared.leads() {
                 return PeerResponse::Write(Err(ForwardError::NotLeader));
@@ -57,4 +58,17 @@ async fn answer(shared: &Arc<Shared>, body: &[u8]) -> PeerResponse {
             PeerResponse::Write(result.map(|(zxid, _)| zxid).map_err(ForwardError::from))
         }
     }
+}
+
+/// On the leader: confirms with a quorum that it still leads, waits until it has applied
+/// everything committed before, and returns the zxid applied then.
+pub async fn read_index(shared: &Shared) -> Result<i64, String> {
+    let ensemble = shared.ensemble.as_ref().ok_or("not an ensemble member")?;
+    ensemble
+        .member
+        .raft
+        .ensure_linearizable()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(shared.last_zxid())
 }

@@ -16,6 +16,8 @@ pub enum PeerRequest {
     Write(ForwardedWrite),
     /// Sessions whose clients were heard from since the last touch.
     Touch(Vec<i64>),
+    /// The leader's commit point, confirmed by a quorum, as the zxid applied there.
+    ReadIndex,
 }
 
 /// A member's answer.
@@ -24,6 +26,9 @@ pub enum PeerResponse {
     /// The write committed at this zxid, or why it did not.
     Write(Result<i64, ForwardError>),
     Touched,
+    /// The zxid a follower must have applied to be as current as the leader was when
+    /// it was asked, or why the leader could not tell.
+    ReadIndex(Result<i64, String>),
     /// The member has not finished starting.
     NotReady,
     /// The request did not decode.

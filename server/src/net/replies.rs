@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
-use warren_proto::Request;
+use warren_proto::{ErrorCode, Request};
 
 use super::admission::Admitted;
 use super::framing::reply_frame;
@@ -98,12 +98,30 @@ async fn answer(conn: &Conn, xid: i32, op: i32, kind: Pending) -> Option<Answer>
                 close: close_after,
             }
         }
-        Pending::Read(req) => read(conn, xid, &req),
+        Pending::Read(req) => {
+            if let Err(e) = sync_first(conn, &req).await {
+                tracing::warn!(session = format!("{:#x}", conn.session), "sync: {e}");
+                return Some(Answer {
+                    frame: Some(reply_frame(xid, last, ErrorCode::CONNECTION_LOSS, &[])),
+                    zxid: last,
+                    close: false,
+                });
+            }
+            read(conn, xid, &req)
+        }
         Pending::SetWatches {
             relative_zxid,
             lists,
         } => set_watches(conn, relative_zxid, &lists),
     })
+}
+
+/// In an ensemble, a `sync` first catches this server up with the leader.
+async fn sync_first(conn: &Conn, req: &Request) -> Result<(), crate::ensemble::sync::SyncError> {
+    match (req, conn.shared.ensemble.as_ref()) {
+        (Request::Sync(_), Some(e)) => e.sync_with_leader(&conn.shared).await,
+        _ => Ok(()),
+    }
 }
 
 fn reader<'a>(conn: &'a Conn, who: &'a crate::acl::Identities) -> Reader<'a> {
