@@ -133,11 +133,15 @@ impl Member {
         Ok((Arc::new(member), feed))
     }
 
-    /// Whether this server leads the group now.
+    /// Whether this server leads the group now and has applied every entry committed
+    /// before its term (it has applied an entry of its own term: the blank one a new
+    /// leader commits first), so that its decisions see the whole committed state.
     pub fn is_leader(&self) -> bool {
         let m = self.raft.metrics();
         let m = m.borrow();
-        m.state == ServerState::Leader && m.current_leader == Some(self.id)
+        m.state == ServerState::Leader
+            && m.current_leader == Some(self.id)
+            && m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
     }
 
     /// The leader this server knows of.

@@ -33,14 +33,25 @@ pub struct Waiting {
 /// Runs the writer until the request channel closes.
 pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sender<Waiting>) {
     let mut next_id = 1u64;
+    let mut led_term = 0u64;
     while let Ok(req) = rx.recv() {
         if let Err(e) = admit(shared, &req) {
             let _ = req.reply.send(Err(e));
             continue;
         }
-        if let Some(ensemble) = shared.ensemble.as_ref().filter(|e| !e.is_leader()) {
-            ensemble.forward(req);
-            continue;
+        if let Some(ensemble) = &shared.ensemble {
+            if !ensemble.is_leader() {
+                ensemble.forward(req);
+                continue;
+            }
+            let term = ensemble.member.term();
+            if term != led_term {
+                // A new term led here: every earlier proposal of this server has been
+                // applied or was cut from the log, so what the overlay still holds of
+                // them will never commit.
+                shared.overlay.lock().discard_after(0);
+                led_term = term;
+            }
         }
         let id = next_id;
         next_id += 1;
