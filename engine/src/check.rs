@@ -131,14 +131,18 @@ fn check_manifest(path: &Path, report: &mut CheckReport) -> Result<Vec<(u64, u64
     }
     let mut state = ManifestState::default();
     for frame in manifest::frames(&b) {
-        // A record cut short is an edit that was never acknowledged: not a fault.
-        let Frame::Record {
-            off,
-            payload,
-            crc_ok,
-        } = frame
-        else {
-            break;
+        let (off, payload, crc_ok) = match frame {
+            Frame::Record {
+                off,
+                payload,
+                crc_ok,
+            } => (off, payload, crc_ok),
+            // A record cut short is an edit that was never acknowledged: not a fault.
+            Frame::TornHeader { .. } | Frame::TornRecord { .. } => break,
+            Frame::Damaged { off, detail } => {
+                report.fault(path, off as u64, detail);
+                break;
+            }
         };
         report.manifest_records += 1;
         if !crc_ok {

@@ -240,9 +240,13 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
 
 /// Replays the manifest at `path`.
 ///
-/// A record cut short by the end of the file is a write that never completed (the edit
-/// was never acknowledged, as edits are fsynced before use) and is ignored; any other
-/// damage is an error naming the file and offset.
+/// A record cut short by the end of the file, with nothing after its header that could
+/// be a record, is a write that never completed (the edit was never acknowledged, as
+/// edits are fsynced before use) and is ignored with a warning. Any other damage is an
+/// error naming the file and offset: a checksum mismatch or a malformed payload, and a
+/// length field that reaches past the end of the file while a valid record starts
+/// inside the extent it claims (a damaged length, which would otherwise silently drop
+/// every later edit).
 ///
 /// # Errors
 /// I/O errors and [`EngineError::Corruption`].
@@ -273,24 +277,20 @@ pub fn replay(path: &Path) -> Result<ManifestState> {
                 tracing::warn!(path = %path.display(), off, "ignoring torn manifest record");
                 break;
             }
+            Frame::Damaged { off, detail } => return Err(refuse(path, off, &detail)),
             Frame::Record {
                 off,
                 payload,
                 crc_ok,
             } => {
                 if !crc_ok {
-                    return Err(EngineError::corruption(
-                        path,
-                        off as u64,
-                        "manifest record checksum mismatch",
-                    ));
+                    return Err(refuse(path, off, "manifest record checksum mismatch"));
                 }
                 (off, payload)
             }
         };
-        let e = VersionEdit::decode(payload).ok_or_else(|| {
-            EngineError::corruption(path, off as u64, "malformed manifest record")
-        })?;
+        let e = VersionEdit::decode(payload)
+            .ok_or_else(|| refuse(path, off, "malformed manifest record"))?;
         st.apply(&e);
         records += 1;
     }
@@ -298,6 +298,20 @@ pub fn replay(path: &Path) -> Result<ManifestState> {
         return Err(EngineError::corruption(path, 8, "manifest has no records"));
     }
     Ok(st)
+}
+
+/// The error for a damaged manifest record at `off`: what is wrong, and what to do.
+fn refuse(path: &Path, off: usize, detail: &str) -> EngineError {
+    EngineError::corruption(
+        path,
+        off as u64,
+        format!(
+            "{detail}. The manifest lists the engine's tables; reading on past a damaged \
+             record could silently drop the edits after it, so the engine does not open. \
+             Keep the data directory as it is, run `warren check` on it to list every \
+             fault, and restore it from a backup or another server"
+        ),
+    )
 }
 
 /// What is wrong with a manifest's 8-byte header.
@@ -337,16 +351,56 @@ pub(crate) enum Frame<'a> {
         /// Offset of the torn header.
         off: usize,
     },
-    /// The file ends inside the payload of the record at `off`.
+    /// The file ends inside the payload of the record at `off`, and no valid record
+    /// starts after its header: the last append, cut short.
     TornRecord {
         /// Offset of the torn record's header.
         off: usize,
     },
+    /// The record at `off` claims more bytes than the file holds, yet the bytes after its
+    /// header hold (or may hold) valid records: its length field is damaged, and the
+    /// records after it must not be dropped as a torn tail would be.
+    Damaged {
+        /// Offset of the damaged record's header.
+        off: usize,
+        /// What was found, for the error.
+        detail: String,
+    },
+}
+
+/// Upper bound on payload bytes checksummed while looking for a valid record inside the
+/// extent a record's length claims past the end of the file. Past it the record counts
+/// as damaged: refusing to start is recoverable, silently dropping edits is not.
+const RESYNC_BUDGET: usize = 64 << 20;
+
+/// The offset of the first valid record (a non-empty payload that matches its CRC32 and
+/// decodes as a [`VersionEdit`]) that starts at or after `from` and ends inside `b`;
+/// `Err(())` when finding out would checksum more than [`RESYNC_BUDGET`] bytes.
+fn first_valid_record(b: &[u8], from: usize) -> std::result::Result<Option<usize>, ()> {
+    let mut budget = RESYNC_BUDGET;
+    // A valid record needs its 8-byte header and at least one payload byte.
+    for y in from..b.len().saturating_sub(8) {
+        let len = u32_at(b, y) as usize;
+        let start = y + 8;
+        if len == 0 || b.len() - start < len {
+            continue;
+        }
+        if len > budget {
+            return Err(());
+        }
+        budget -= len;
+        let payload = &b[start..start + len];
+        if crc32fast::hash(payload) == u32_at(b, y + 4) && VersionEdit::decode(payload).is_some() {
+            return Ok(Some(y));
+        }
+    }
+    Ok(None)
 }
 
 /// The records of the manifest bytes `b` after the 8-byte file header, each framed as
 /// `[payload length: u32][CRC32 of payload: u32][payload]`. A record cut short by the end
-/// of the file is the last item: an edit that was never acknowledged.
+/// of the file is the last item: torn (an edit that was never acknowledged) when nothing
+/// after its header is a valid record, else [`Frame::Damaged`].
 pub(crate) fn frames(b: &[u8]) -> Frames<'_> {
     Frames { b, off: 8 }
 }
@@ -374,7 +428,29 @@ impl<'a> Iterator for Frames<'a> {
         let crc = u32_at(b, off + 4);
         let start = off + 8;
         if b.len() - start < len {
-            return Some(Frame::TornRecord { off });
+            // A torn append leaves a prefix of one record, which holds no whole record
+            // of its own; a damaged length overshoots the records that follow it.
+            return Some(match first_valid_record(b, off + 1) {
+                Ok(None) => Frame::TornRecord { off },
+                Ok(Some(at)) => Frame::Damaged {
+                    off,
+                    detail: format!(
+                        "the record's length field says {len} bytes, past the end of \
+                         the file ({} bytes), but a valid record starts at offset {at}: \
+                         the length is damaged",
+                        b.len()
+                    ),
+                },
+                Err(()) => Frame::Damaged {
+                    off,
+                    detail: format!(
+                        "the record's length field says {len} bytes, past the end of \
+                         the file ({} bytes), with too much data after it to rule out \
+                         valid records: the length is damaged or the file is",
+                        b.len()
+                    ),
+                },
+            });
         }
         let payload = &b[start..start + len];
         self.off = start + len;

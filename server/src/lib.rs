@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod admin;
 pub mod auth;
+pub mod client_cert;
 pub mod config;
 pub mod ensemble;
 pub mod ensemble_config;

@@ -356,7 +356,11 @@ impl Reader<'_> {
     /// Re-registers a reconnecting client's watches, and queues the setWatches reply
     /// before any later event (under the tree lock); returns the reply's zxid. A watch
     /// whose condition already changed since `relative_zxid` (the last zxid the client
-    /// saw) fires at once.
+    /// saw) fires at once, under the rule live events follow (CVE-2024-23944): an event
+    /// naming an existing node the connection may not READ is withheld, and that
+    /// one-shot watch is spent, exactly as if the client had stayed connected. (ZooKeeper
+    /// does not check these events; a deleted node's event carries no ACL to check, and
+    /// tells no more than `exists` does.)
     pub fn answer_set_watches(&self, relative_zxid: i64, lists: &[Vec<String>; 5]) -> i64 {
         let _g = self.shared.tree_lock.read();
         let [data, exist, child, persistent, recursive] = lists;
@@ -389,26 +393,42 @@ impl Reader<'_> {
         for p in data {
             match self.node(p)? {
                 None => self.out.send_frame(event_frame(event::NODE_DELETED, p)),
-                Some(n) if n.stat.mzxid > relative_zxid => self
-                    .out
-                    .send_frame(event_frame(event::NODE_DATA_CHANGED, p)),
+                Some(n) if n.stat.mzxid > relative_zxid => {
+                    self.fire_if_readable(&n, event::NODE_DATA_CHANGED, p)?;
+                }
                 Some(_) => self.shared.watches.add(self.conn, WatchKind::Data, p),
             }
         }
         for p in exist {
             match self.node(p)? {
-                Some(_) => self.out.send_frame(event_frame(event::NODE_CREATED, p)),
+                Some(n) => self.fire_if_readable(&n, event::NODE_CREATED, p)?,
                 None => self.shared.watches.add(self.conn, WatchKind::Data, p),
             }
         }
         for p in child {
             match self.node(p)? {
                 None => self.out.send_frame(event_frame(event::NODE_DELETED, p)),
-                Some(n) if n.stat.pzxid > relative_zxid => self
-                    .out
-                    .send_frame(event_frame(event::NODE_CHILDREN_CHANGED, p)),
+                Some(n) if n.stat.pzxid > relative_zxid => {
+                    self.fire_if_readable(&n, event::NODE_CHILDREN_CHANGED, p)?;
+                }
                 Some(_) => self.shared.watches.add(self.conn, WatchKind::Child, p),
             }
+        }
+        Ok(())
+    }
+
+    /// Sends a setWatches event about `node` if the connection may READ it; else the
+    /// event is withheld (and its watch spent), as a live one would be.
+    fn fire_if_readable(&self, node: &Node, event_type: i32, path: &str) -> Result<(), TreeError> {
+        if self.acl_check(node, perms::READ)?.is_ok() {
+            self.out.send_frame(event_frame(event_type, path));
+        } else {
+            tracing::trace!(
+                conn = self.conn,
+                path,
+                event = event_type,
+                "setWatches event withheld: the connection may not read the node"
+            );
         }
         Ok(())
     }

@@ -13,7 +13,8 @@
 //!
 //! With `ssl.clientAuth` at `need` (ZooKeeper's default) or `want`, a client certificate
 //! is verified against the trust store, and its subject becomes an `x509` identity that
-//! ACLs can name.
+//! ACLs can name. X.509 v1 client certificates, which Java accepts and webpki does not,
+//! are verified by `client_cert` when a trusted certificate issued them directly.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
 use tokio_rustls::rustls::{self, InconsistentKeys, RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
+use crate::client_cert::ClientVerifier;
 use crate::config::Config;
 
 /// Why the secure port cannot start.
@@ -334,7 +336,7 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
             )?
             .roots();
             let mut store = RootCertStore::empty();
-            for c in roots {
+            for c in roots.iter().cloned() {
                 store
                     .add(c)
                     .map_err(|e| bad(&trust, format!("unusable trusted certificate: {e}")))?;
@@ -345,11 +347,11 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, TlsError> {
             } else {
                 verifier
             };
-            builder.with_client_cert_verifier(
-                verifier
-                    .build()
-                    .map_err(|e| bad(&trust, format!("trust store: {e}")))?,
-            )
+            let webpki = verifier
+                .build()
+                .map_err(|e| bad(&trust, format!("trust store: {e}")))?;
+            let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+            builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(webpki, roots, algs)))
         }
     };
     let cfg = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));

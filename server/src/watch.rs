@@ -15,15 +15,36 @@
 //! Events are queued on the connection's outbound channel at the moment the change is
 //! applied, before the change is visible to readers, so a client always receives the
 //! event before any reply that reflects the change.
+//!
+//! An event is delivered only to a connection whose identities, at delivery, hold READ
+//! in the ACL of the node it names (for children-changed, the parent's), as ZooKeeper
+//! 3.8.4/3.9.2 check every watch event since CVE-2024-23944: a persistent-recursive
+//! watch on `/` must not reveal the paths of nodes its owner may not read. A one-shot
+//! watch whose event is withheld is spent all the same, as in ZooKeeper. The ACL is
+//! looked up once per change, only when some connection watches it, and cached by id
+//! (an id names the list's content, so a cached entry never goes stale).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use warren_proto::consts::{event, state, xid};
-use warren_proto::{Jute, ReplyHeader, WatcherEvent};
+use warren_proto::consts::{event, perms, state, xid};
+use warren_proto::{Acl, Jute, ReplyHeader, WatcherEvent};
 
+use crate::acl::Identities;
 use crate::net::{ConnId, Outbound};
 use warren_tree::Change;
+
+/// How many ACL lists [`Watches::fire`] keeps looked up (cleared when full): a handful
+/// of ACLs serve most trees, and the bound keeps memory independent of the data.
+const ACL_CACHE_ENTRIES: usize = 1024;
+
+/// A connection able to receive events: where to send them, and who it is (auth and
+/// SASL change that while the connection lives, so it is read at each delivery).
+struct Peer {
+    out: Outbound,
+    who: Arc<Mutex<Arc<Identities>>>,
+}
 
 #[derive(Default)]
 struct Inner {
@@ -34,7 +55,9 @@ struct Inner {
     /// Each connection's watches, so closing a connection costs its own watches, not a
     /// walk over everyone's under the lock.
     by_conn: HashMap<ConnId, HashSet<(WatchKind, String)>>,
-    outbound: HashMap<ConnId, Outbound>,
+    peers: HashMap<ConnId, Peer>,
+    /// ACL lists by id, as [`Watches::fire`] looked them up.
+    acls: HashMap<u64, Arc<Vec<Acl>>>,
 }
 
 impl Inner {
@@ -106,15 +129,21 @@ impl WatchKind {
 }
 
 impl Watches {
-    /// Makes a connection able to receive events.
-    pub fn register_connection(&self, conn: ConnId, out: Outbound) {
-        self.inner.lock().outbound.insert(conn, out);
+    /// Makes a connection able to receive events; `who` is its identities, as auth
+    /// packets update them.
+    pub fn register_connection(
+        &self,
+        conn: ConnId,
+        out: Outbound,
+        who: Arc<Mutex<Arc<Identities>>>,
+    ) {
+        self.inner.lock().peers.insert(conn, Peer { out, who });
     }
 
     /// Drops every watch of a closed connection.
     pub fn remove_connection(&self, conn: ConnId) {
         let mut g = self.inner.lock();
-        g.outbound.remove(&conn);
+        g.peers.remove(&conn);
         for (kind, path) in g.by_conn.remove(&conn).unwrap_or_default() {
             g.unlink(conn, kind, &path);
         }
@@ -151,12 +180,22 @@ impl Watches {
         g.unlink(conn, kind, path)
     }
 
-    /// Fires the watches that the changes of one txn match.
-    pub fn fire(&self, changes: &[Change]) {
+    /// Fires the watches that the changes of one txn match. `acl_of` looks up an ACL list
+    /// by id (as the engine will hold it once the txn is written); it is called at most
+    /// once per change, and only for a change some connection watches.
+    ///
+    /// # Errors
+    /// Whatever `acl_of` returns: the event it was needed for is not delivered.
+    pub fn fire<E>(
+        &self,
+        changes: &[Change],
+        mut acl_of: impl FnMut(u64) -> Result<Vec<Acl>, E>,
+    ) -> Result<(), E> {
         if changes.is_empty() {
-            return;
+            return Ok(());
         }
-        let mut g = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let g = &mut *guard;
         for c in changes {
             let mut targets: HashSet<ConnId> = HashSet::new();
             let (one_shot, recursive): (&[WatchKind], bool) = match c.event_type {
@@ -186,13 +225,36 @@ impl Watches {
             if targets.is_empty() {
                 continue;
             }
+            let acl = match g.acls.get(&c.acl_id) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = Arc::new(acl_of(c.acl_id)?);
+                    if g.acls.len() >= ACL_CACHE_ENTRIES {
+                        g.acls.clear();
+                    }
+                    g.acls.insert(c.acl_id, a.clone());
+                    a
+                }
+            };
+            let anyone_reads = world_readable(&acl);
             let frame = event_frame(c.event_type, &c.path);
             for t in targets {
-                if let Some(out) = g.outbound.get(&t) {
-                    out.send_frame(frame.clone());
+                let Some(peer) = g.peers.get(&t) else {
+                    continue;
+                };
+                if !anyone_reads && !peer.who.lock().allows(&acl, perms::READ) {
+                    tracing::trace!(
+                        conn = t,
+                        path = %c.path,
+                        event = c.event_type,
+                        "watch event withheld: the connection may not read the node"
+                    );
+                    continue;
                 }
+                peer.out.send_frame(frame.clone());
             }
         }
+        Ok(())
     }
 
     /// Counts for `wchs` and `mntr`: connections watching, distinct paths, watches.
@@ -244,6 +306,14 @@ impl Watches {
             .map(|(p, cs)| (p, cs.into_iter().collect()))
             .collect()
     }
+}
+
+/// Whether every connection may read under this ACL (no per-connection check needed).
+fn world_readable(acl: &[Acl]) -> bool {
+    acl.is_empty()
+        || acl
+            .iter()
+            .any(|a| a.perms & perms::READ != 0 && a.id.scheme == "world" && a.id.id == "anyone")
 }
 
 /// The notification frame body: xid −1, zxid −1 (as ZooKeeper 3.8 sends), then the event.

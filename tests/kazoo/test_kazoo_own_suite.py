@@ -142,19 +142,13 @@ def test_kazoo_own_gssapi_test_is_skipped_by_kazoo_without_a_kdc(kazoo_run, test
 def test_kazoo_own_ssl_test(kazoo_run):
     """kazoo's SSL test over the secure port, from the JKS stores its harness writes.
 
-    Warren reads those stores and serves its X.509 v1 server certificate, but the
-    harness's client certificate is X.509 v1 too, and the certificate verifier Warren
-    uses (webpki) accepts only v3 certificates, where Java accepts both. Until client
-    certificates of v1 are verified, this is an expected failure, and only for that
-    reason: any other failure (the stores not read, say) fails here.
+    Both certificates the harness makes are X.509 v1 (its CA is v3): Warren serves the
+    v1 server certificate as Java does, and verifies the v1 client certificate against
+    the trust store's CA itself, since webpki reads only v3 (server/src/client_cert.rs).
     """
     outcome = _outcome(kazoo_run, SSL)
-    if outcome == "passed":
-        return
     detail = kazoo_run[1][SSL.split(".py::", 1)[1]]
     assert not re.search(r"secure client port \d+ disabled", detail), (
         "the secure port did not start from kazoo's JKS stores:\n" + detail[-4000:]
     )
-    if "UnsupportedCertVersion" in detail:
-        pytest.xfail("kazoo's harness makes an X.509 v1 client certificate; webpki refuses v1")
-    pytest.fail("kazoo's SSL test failed for another reason:\n" + detail[-4000:])
+    assert outcome == "passed", "kazoo's SSL test failed:\n" + detail[-4000:]

@@ -24,6 +24,11 @@ use crate::{quota, TreeError, Writes};
 pub struct Change {
     pub event_type: i32,
     pub path: String,
+    /// The ACL (by id) a watcher must have READ in to be told of the change, as
+    /// ZooKeeper checks since 3.8.4 (CVE-2024-23944): the node's own for created, deleted
+    /// and data-changed, the parent's for children-changed. ACL ids name their content,
+    /// so the list can be looked up later, only when some connection watches.
+    pub acl_id: u64,
 }
 
 /// What applying a txn did, for the reply.
@@ -118,6 +123,7 @@ fn set_data(
     changes.push(Change {
         event_type: event::NODE_DATA_CHANGED,
         path: t.path.clone(),
+        acl_id: n.acl_id,
     });
     Ok(Outcome::DataSet {
         stat: n.client_stat(),
@@ -292,10 +298,12 @@ fn create(
     changes.push(Change {
         event_type: event::NODE_CREATED,
         path: t.path.to_owned(),
+        acl_id,
     });
     changes.push(Change {
         event_type: event::NODE_CHILDREN_CHANGED,
         path: parent_path.to_owned(),
+        acl_id: parent.acl_id,
     });
     Ok(Outcome::Created {
         op: create_op,
@@ -331,20 +339,25 @@ fn delete(
         OwnerKind::Container | OwnerKind::Ttl(_) => view.delete(reap_key(path)),
         OwnerKind::Persistent => {}
     }
+    // A parent is always there; were it missing, the node's own ACL guards the event.
+    let mut parent_acl_id = node.acl_id;
     if let Some(mut parent) = view.node(parent_path)? {
         parent.num_children -= 1;
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
+        parent_acl_id = parent.acl_id;
         view.put_node(parent_path, &parent);
     }
     changes.push(Change {
         event_type: event::NODE_DELETED,
         path: path.to_owned(),
+        acl_id: node.acl_id,
     });
     changes.push(Change {
         event_type: event::NODE_CHILDREN_CHANGED,
         path: parent_path.to_owned(),
+        acl_id: parent_acl_id,
     });
     Ok(Outcome::Deleted)
 }

@@ -27,7 +27,7 @@ pub use apply::{
 pub use bootstrap::{bootstrap, initial_nodes, SESSION_SECRET};
 pub use keys::*;
 pub use node::{acl_id, owner_kind, Node, OwnerKind};
-pub use view::{write_changes, Overlay, View};
+pub use view::{acl_after, write_changes, Overlay, View};
 
 /// Errors of the tree: the engine failed, or bytes in it do not decode.
 #[derive(Debug, thiserror::Error)]

@@ -278,9 +278,7 @@ impl<'a> View<'a> {
     pub fn acl(&self, id: u64) -> Result<Vec<Acl>, TreeError> {
         match self.get(&acl_key(id))? {
             None => Err(corrupt("acl", format!("ACL id {id:#x} is missing"))),
-            Some(b) => Ok(JVec::<Acl>::from_bytes(&b)
-                .map_err(|e| corrupt("acl", e))?
-                .0),
+            Some(b) => decode_acl(&b),
         }
     }
 
@@ -301,6 +299,28 @@ impl<'a> View<'a> {
     pub fn discard(&mut self) {
         self.local.clear();
     }
+}
+
+fn decode_acl(b: &[u8]) -> Result<Vec<Acl>, TreeError> {
+    Ok(JVec::<Acl>::from_bytes(b).map_err(|e| corrupt("acl", e))?.0)
+}
+
+/// Reads an ACL list by id as the engine will hold it once `writes` are written. The
+/// watch events of a txn are checked before its writes reach the engine, and the txn
+/// may be the one that brings a new ACL.
+///
+/// # Errors
+/// Engine failures and corrupt or missing records.
+pub fn acl_after(
+    engine: &Engine,
+    writes: &[(Vec<u8>, Option<Vec<u8>>)],
+    id: u64,
+) -> Result<Vec<Acl>, TreeError> {
+    let key = acl_key(id);
+    if let Some((_, Some(b))) = writes.iter().find(|(k, _)| *k == key) {
+        return decode_acl(b);
+    }
+    View::new(engine, None).acl(id)
 }
 
 /// Writes a set of changes to the engine as one atomic batch stamped with `zxid`.

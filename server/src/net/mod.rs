@@ -86,7 +86,9 @@ pub async fn serve_connection<S>(
     };
     if let Some((session, timeout)) = handshake::handshake(&shared, &creq, &caller).await {
         shared.stats.connection_session(id, session, timeout);
-        shared.watches.register_connection(id, out.clone());
+        shared
+            .watches
+            .register_connection(id, out.clone(), who.clone());
         let conn = Arc::new(Conn {
             shared: shared.clone(),
             id,

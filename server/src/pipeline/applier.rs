@@ -63,7 +63,12 @@ fn apply(shared: &Shared, c: &Committed, local: Option<Waiting>) -> Result<(), S
         effect(shared, c, local).map_err(|e| format!("applying txn {zxid:#x}: {e}"))?;
     {
         let _g = shared.tree_lock.write();
-        shared.watches.fire(&applied.events);
+        shared
+            .watches
+            .fire(&applied.events, |id| {
+                warren_tree::acl_after(&shared.engine, &applied.writes, id)
+            })
+            .map_err(|e| format!("applying txn {zxid:#x}: the ACL of a watch event: {e}"))?;
         if !applied.writes.is_empty() {
             warren_tree::write_changes(&shared.engine, zxid, &applied.writes)
                 .map_err(|e| format!("applying txn {zxid:#x}: {e}"))?;
