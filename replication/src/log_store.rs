@@ -23,6 +23,8 @@ use crate::{Entry, LogId, ReplicationError, Warren};
 
 /// Bytes of recent entries kept in memory beyond those not yet durable.
 const TAIL_BYTES: usize = 64 << 20;
+/// Bytes of entries in one replication batch (the peer frame limit is 256 MiB).
+const BATCH_BYTES: usize = 32 << 20;
 
 type StoreResult<T> = Result<T, StorageError<u64>>;
 
@@ -162,29 +164,35 @@ impl LogStore {
         self.inner.last_log_id.lock().map(|l| l.index)
     }
 
-    fn entries(&self, start: u64, end: u64) -> StoreResult<Vec<Entry>> {
+    /// The entries in `[start, end)`, contiguous from `start`, stopping after the first
+    /// entry that brings their size to `max_bytes` or more.
+    fn entries(&self, start: u64, end: u64, max_bytes: usize) -> StoreResult<Vec<Entry>> {
         let mut out = Vec::new();
         if start >= end {
             return Ok(out);
         }
+        let mut bytes = 0usize;
         let tail = self.inner.tail.lock();
         let from_disk_end = tail.first_index().map_or(end, |f| f.min(end));
         if start < from_disk_end {
             for rec in self.inner.wal.read_from(start + 1).map_err(read_err)? {
                 let rec = rec.map_err(read_err)?;
-                if rec.seq > from_disk_end {
+                if rec.seq > from_disk_end || bytes >= max_bytes {
                     break;
                 }
+                bytes += rec.payload.len();
                 out.push(decode_entry(&rec.payload).map_err(read_err)?);
             }
         }
-        out.extend(
-            tail.entries
-                .iter()
-                .map(|(e, _)| e)
-                .filter(|e| e.log_id.index >= start && e.log_id.index < end)
-                .cloned(),
-        );
+        for (e, size) in &tail.entries {
+            if bytes >= max_bytes {
+                break;
+            }
+            if e.log_id.index >= start && e.log_id.index < end {
+                bytes += size;
+                out.push(e.clone());
+            }
+        }
         Ok(out)
     }
 }
@@ -234,7 +242,14 @@ impl RaftLogReader<Warren> for LogStore {
     ) -> StoreResult<Vec<Entry>> {
         let (start, end) = bounds(&range);
         let last = self.last_index().map_or(0, |l| l + 1);
-        self.entries(start, end.min(last))
+        self.entries(start, end.min(last), usize::MAX)
+    }
+
+    /// Replication batches stop at [`BATCH_BYTES`] (at least one entry), so that one
+    /// AppendEntries stays well under the peer frame limit whatever the txn sizes.
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> StoreResult<Vec<Entry>> {
+        let last = self.last_index().map_or(0, |l| l + 1);
+        self.entries(start, end.min(last), BATCH_BYTES)
     }
 }
 

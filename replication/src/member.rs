@@ -2,9 +2,9 @@
 //! state machine, the quorum-port listener, and what the server asks of the group (is
 //! this server the leader, who is, which term).
 //!
-//! A new group is formed from the configured servers: every participant initializes
-//! Raft with the same membership (openraft accepts the same initial membership from
-//! each), and an election follows. Once the group exists, its membership lives in the
+//! A new group is formed from the configured servers: the participant with the lowest
+//! id initializes Raft with them, and an election follows (so a new ensemble forms once
+//! that server and a majority are up). Once the group exists, its membership lives in the
 //! log; the configured servers are only where to find the peers.
 
 use std::collections::{BTreeMap, HashMap};
@@ -51,6 +51,13 @@ pub struct MemberConfig {
 /// This server in its group.
 pub struct Member {
     pub id: u64,
+    /// openraft 0.9's leader does not step down when it loses its quorum; this is when a
+    /// quorum last confirmed this server's leadership ([`Member::is_leader`] needs it).
+    quorum_confirmed: parking_lot::Mutex<Option<Instant>>,
+    /// When each peer was last heard from over Raft.
+    last_heard: Arc<LastHeard>,
+    /// The old leader's lease: how long a leader may go without a quorum's ack.
+    lease: Duration,
     /// Random per start: marks this run's own proposals in the log.
     pub incarnation: u64,
     pub raft: Raft,
@@ -116,7 +123,7 @@ impl Member {
             app,
             members: Arc::new(move |id| ids.contains(&id)),
             on_closed: Arc::new(move |from, last| watcher.connection_closed(from, last)),
-            last_heard,
+            last_heard: last_heard.clone(),
         });
         tokio::spawn(listener::serve(listener, listening));
         form_group(&raft, &cfg).await?;
@@ -124,24 +131,65 @@ impl Member {
             cfg.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
         let member = Member {
             id: cfg.id,
+            quorum_confirmed: parking_lot::Mutex::new(None),
+            last_heard,
+            lease: Duration::from_millis(cfg.election_timeout_max_ms),
             incarnation: rand::random(),
             raft,
             peers: AppPeers::new(cfg.id, addrs),
             log,
             terms,
         };
-        Ok((Arc::new(member), feed))
+        let member = Arc::new(member);
+        tokio::spawn(confirm_quorum(member.clone()));
+        Ok((member, feed))
     }
 
     /// Whether this server leads the group now and has applied every entry committed
     /// before its term (it has applied an entry of its own term: the blank one a new
     /// leader commits first), so that its decisions see the whole committed state.
+    ///
+    /// A leader that a quorum has not confirmed within the lease is not the leader here:
+    /// it may be cut off, and the others may have elected another.
     pub fn is_leader(&self) -> bool {
+        let ready = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            m.state == ServerState::Leader
+                && m.current_leader == Some(self.id)
+                && m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
+        };
+        ready && self.quorum_confirmed_within(self.lease)
+    }
+
+    /// Whether Raft made this server the leader of the current term (it may not be
+    /// ready to decide yet: see [`Member::is_leader`]).
+    pub fn is_elected(&self) -> bool {
         let m = self.raft.metrics();
         let m = m.borrow();
-        m.state == ServerState::Leader
-            && m.current_leader == Some(self.id)
-            && m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
+        m.state == ServerState::Leader && m.current_leader == Some(self.id)
+    }
+
+    fn quorum_confirmed_within(&self, d: Duration) -> bool {
+        self.quorum_confirmed
+            .lock()
+            .is_some_and(|t| t.elapsed() < d)
+    }
+
+    /// Whether this server is in touch with a working group: a leader a quorum confirmed
+    /// within two leases, or a follower that heard its leader within two leases.
+    pub fn in_touch(&self) -> bool {
+        let (state, leader) = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            (m.state, m.current_leader)
+        };
+        let within = self.lease * 2;
+        match (state, leader) {
+            (ServerState::Leader, _) => self.quorum_confirmed_within(within),
+            (_, Some(l)) => self.last_heard.get(l).is_some_and(|t| t.elapsed() < within),
+            (_, None) => false,
+        }
     }
 
     /// The leader this server knows of.
@@ -166,15 +214,26 @@ impl Member {
         self.terms.lock().zxid_at(term, next)
     }
 
+    /// Starts an election, so that a new term begins (the zxid counter restarts).
+    pub async fn start_new_term(&self) {
+        let _ = self.raft.trigger().elect().await;
+    }
+
     /// Stops Raft.
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
     }
 }
 
-/// Initializes a new group with the configured participants (a no-op for a member that
-/// already has a log or a vote).
+/// Initializes a new group with the configured participants. Only the participant with
+/// the lowest id does it, so that the group's first entry is one member's view of the
+/// config, whatever the others wrote for their own host; the others join when it
+/// contacts them. A member that already has a log or a vote does nothing.
 async fn form_group(raft: &Raft, cfg: &MemberConfig) -> Result<(), ReplicationError> {
+    let first = cfg.peers.iter().filter(|p| p.voter).map(|p| p.id).min();
+    if first != Some(cfg.id) {
+        return Ok(());
+    }
     let initialized = raft
         .is_initialized()
         .await
@@ -253,5 +312,57 @@ impl LeaderWatch {
                 let _ = raft.trigger().elect().await;
             }
         });
+    }
+}
+
+/// How often a leader asks a quorum to confirm it.
+const CONFIRM_EVERY: Duration = Duration::from_millis(100);
+
+/// Keeps [`Member::quorum_confirmed`] fresh while this server leads: every
+/// [`CONFIRM_EVERY`], and at once when it becomes leader, a read index round
+/// (openraft's `ensure_linearizable`, a heartbeat a quorum must answer).
+///
+/// A leader no quorum has confirmed for two leases gives up leading, as ZooKeeper's
+/// does, the only way openraft 0.9 allows: it stops sending heartbeats (and these
+/// rounds). Its followers then hear nothing, know they are cut off (see `in_touch`),
+/// and start elections, whose higher term ends its leadership; once it no longer leads,
+/// its heartbeats are turned back on.
+async fn confirm_quorum(member: Arc<Member>) {
+    let mut metrics = member.raft.metrics();
+    let mut leading_since = Instant::now();
+    let mut gave_up = false;
+    loop {
+        let leading = metrics.borrow().state == ServerState::Leader;
+        if leading && !gave_up {
+            let started = Instant::now();
+            let round = tokio::time::timeout(member.lease, member.raft.ensure_linearizable());
+            if let Ok(Ok(_)) = round.await {
+                *member.quorum_confirmed.lock() = Some(started);
+            }
+            let confirmed = *member.quorum_confirmed.lock();
+            let last = confirmed.map_or(leading_since, |c| c.max(leading_since));
+            if last.elapsed() > member.lease * 2 {
+                tracing::warn!(
+                    "no quorum confirmed this leader for {:?}: giving up leading",
+                    last.elapsed()
+                );
+                member.raft.runtime_config().heartbeat(false);
+                gave_up = true;
+            }
+        } else if !leading {
+            if gave_up {
+                member.raft.runtime_config().heartbeat(true);
+                gave_up = false;
+            }
+            leading_since = Instant::now();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CONFIRM_EVERY) => {}
+            changed = metrics.changed(), if !leading || gave_up => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }

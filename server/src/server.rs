@@ -176,6 +176,10 @@ async fn spawn_background(shared: &Arc<Shared>) {
     if let Some(ensemble) = shared.ensemble.clone() {
         tokio::spawn(crate::ensemble::sessions::watch_leader(
             shared.clone(),
+            ensemble.clone(),
+        ));
+        tokio::spawn(crate::ensemble::sessions::watch_quorum(
+            shared.clone(),
             ensemble,
         ));
     }

@@ -58,6 +58,22 @@ impl AppPeers {
     /// [`CallError::NotSent`] when the member cannot be reached; [`CallError::Lost`] when
     /// the connection closes before the answer.
     pub async fn call(&self, target: u64, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let answer = self.send(target, body).await?;
+        answer.await.map_err(|_| CallError::Lost)
+    }
+
+    /// Queues `body` for member `target` and returns the receiver of its answer without
+    /// waiting for it. Requests sent to one member, one after another, reach it in that
+    /// order (one connection, one writer task).
+    ///
+    /// # Errors
+    /// [`CallError::NotSent`] when the member cannot be reached; [`CallError::Lost`] when
+    /// its connection has just closed.
+    pub async fn send(
+        &self,
+        target: u64,
+        body: Vec<u8>,
+    ) -> Result<oneshot::Receiver<Vec<u8>>, CallError> {
         let conn = self.conn(target).await.map_err(CallError::NotSent)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -67,7 +83,7 @@ impl AppPeers {
             self.conns.lock().await.remove(&target);
             return Err(CallError::Lost);
         }
-        rx.await.map_err(|_| CallError::Lost)
+        Ok(rx)
     }
 
     async fn conn(&self, target: u64) -> std::io::Result<Arc<Conn>> {

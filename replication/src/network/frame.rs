@@ -93,12 +93,23 @@ pub async fn write<W: AsyncWriteExt + Unpin, T: Serialize>(
 /// I/O errors (`UnexpectedEof` when the peer closed); `InvalidData` for a frame over the
 /// limit or one that does not decode.
 pub async fn read<R: AsyncReadExt + Unpin, T: DeserializeOwned>(r: &mut R) -> std::io::Result<T> {
+    read_max(r, MAX_FRAME).await
+}
+
+/// Reads one frame of at most `max` bytes (a hello from a caller not known yet is small).
+///
+/// # Errors
+/// As [`read`].
+pub async fn read_max<R: AsyncReadExt + Unpin, T: DeserializeOwned>(
+    r: &mut R,
+    max: usize,
+) -> std::io::Result<T> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(invalid(format!(
-            "a peer sent a frame of {len} bytes, over the limit"
+            "a peer sent a frame of {len} bytes, over the limit of {max}"
         )));
     }
     let mut body = vec![0u8; len];

@@ -24,7 +24,7 @@ pub struct Listening {
     /// Called with the peer's id and the time of its last RPC when its Raft
     /// connection closes.
     pub on_closed: Arc<dyn Fn(u64, Instant) + Send + Sync>,
-    /// When each peer's last Raft RPC arrived, on any connection.
+    /// When each peer's last AppendEntries arrived, on any connection.
     pub last_heard: Arc<LastHeard>,
 }
 
@@ -66,7 +66,7 @@ pub async fn serve(listener: TcpListener, l: Arc<Listening>) {
 async fn serve_one(mut s: TcpStream, l: &Listening) -> std::io::Result<()> {
     s.set_nodelay(true)?;
     let peer = s.peer_addr()?;
-    let hello: Hello = tokio::time::timeout(Duration::from_secs(5), frame::read(&mut s))
+    let hello: Hello = tokio::time::timeout(Duration::from_secs(5), frame::read_max(&mut s, 1024))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no hello"))??;
     if hello.magic != MAGIC || hello.version != VERSION {
@@ -98,7 +98,11 @@ async fn serve_raft(
     loop {
         let req: RaftRequest = frame::read(s).await?;
         *last = Instant::now();
-        l.last_heard.heard(from, *last);
+        // Only a leader's AppendEntries (heartbeats included) say it still leads; a
+        // vote request from a former leader does not.
+        if matches!(req, RaftRequest::Append(_)) {
+            l.last_heard.heard(from, *last);
+        }
         let resp = match req {
             RaftRequest::Append(r) => RaftResponse::Append(raft.append_entries(r).await),
             RaftRequest::Vote(r) => RaftResponse::Vote(raft.vote(r).await),
@@ -123,9 +127,12 @@ async fn serve_app(s: TcpStream, from: u64, app: Arc<dyn AppService>) -> std::io
             Ok(f) => f,
             Err(e) => break Err(e),
         };
-        let (app, tx) = (app.clone(), tx.clone());
+        // `call` starts each request in arrival order (a forwarded write enters the
+        // pipeline here); only the waiting for its answer runs beside the others.
+        let answer = app.call(from, f.body);
+        let tx = tx.clone();
         tokio::spawn(async move {
-            let body = app.call(from, f.body).await;
+            let body = answer.await;
             let _ = tx.send(AppFrame { id: f.id, body });
         });
     };

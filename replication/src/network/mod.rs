@@ -14,6 +14,8 @@ use std::pin::Pin;
 
 /// The server's handler for application requests from peers.
 pub trait AppService: Send + Sync + 'static {
-    /// Answers one request from member `from`.
+    /// Answers one request from member `from`. It is called in the order the requests
+    /// arrived on a connection: whatever must happen in that order (a forwarded write
+    /// entering the pipeline) happens in the call itself, before the future is returned.
     fn call(&self, from: u64, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
 }

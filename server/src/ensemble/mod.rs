@@ -47,28 +47,51 @@ pub struct Ensemble {
     forwarded: Mutex<HashMap<(i64, i32), Forwarded>>,
     /// What answers forwarded writes; used directly once this server leads.
     service: service::PeerService,
-    runtime: tokio::runtime::Handle,
+    /// The forwarder's queue ([`forward`]).
+    queue: tokio::sync::mpsc::UnboundedSender<forward::Queued>,
+    /// Set while this member is cut off from a working group ([`sessions::watch_quorum`]):
+    /// it serves no client then, as a ZooKeeper server out of its quorum does not.
+    cut_off: std::sync::atomic::AtomicBool,
 }
 
 impl Ensemble {
-    /// The ensemble side over `member`, answering peers with `service`; tasks run on
-    /// `runtime`.
-    pub fn new(
-        member: Arc<Member>,
-        service: service::PeerService,
-        runtime: tokio::runtime::Handle,
-    ) -> Ensemble {
-        Ensemble {
+    /// The ensemble side over `member`, answering peers with `service`, and its
+    /// forwarder task (so call it within the runtime).
+    pub fn start(member: Arc<Member>, service: service::PeerService) -> Arc<Ensemble> {
+        let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
+        let ensemble = Arc::new(Ensemble {
             member,
             forwarded: Mutex::new(HashMap::new()),
             service,
-            runtime,
-        }
+            queue,
+            cut_off: std::sync::atomic::AtomicBool::new(false),
+        });
+        tokio::spawn(ensemble.clone().run_forwarder(rx));
+        ensemble
     }
 
     /// Whether this server leads the ensemble now.
     pub fn is_leader(&self) -> bool {
         self.member.is_leader()
+    }
+
+    /// Whether this member is cut off from its group and serves no client.
+    pub fn is_cut_off(&self) -> bool {
+        self.cut_off.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether this server may decide writes; a leader just elected, still applying
+    /// what earlier terms committed, is waited for (up to [`forward::LEADER_WAIT`]), so
+    /// that the writes arriving meanwhile keep their order. Blocks: the writer's.
+    pub fn lead_or_wait(&self) -> bool {
+        let deadline = std::time::Instant::now() + forward::LEADER_WAIT;
+        while !self.member.is_leader() {
+            if !self.member.is_elected() || std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
     }
 
     /// The waiter of the forwarded write that made this txn, if it came from here.

@@ -1,5 +1,6 @@
 //! The leader's side of the application channel: forwarded writes enter its pipeline
-//! like its own clients' writes, and session touches renew deadlines.
+//! like its own clients' writes, in the order they arrived (so one session's writes
+//! commit in the order it sent them), and session touches renew deadlines.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,8 +8,11 @@ use std::sync::{Arc, OnceLock};
 
 use warren_replication::network::AppService;
 
-use super::wire::{ForwardError, PeerRequest, PeerResponse};
+use super::wire::{ForwardError, ForwardedWrite, PeerRequest, PeerResponse};
+use crate::pipeline::PipelineError;
 use crate::state::Shared;
+
+type Answer = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
 
 /// The server's [`AppService`]; it answers `NotReady` until the server has started.
 #[derive(Clone, Default)]
@@ -16,48 +20,55 @@ pub struct PeerService {
     pub shared: Arc<OnceLock<Arc<Shared>>>,
 }
 
+fn encode(r: &PeerResponse) -> Vec<u8> {
+    bincode::serialize(r).unwrap_or_default()
+}
+
+fn ready(r: PeerResponse) -> Answer {
+    let bytes = encode(&r);
+    Box::pin(async move { bytes })
+}
+
 impl AppService for PeerService {
-    fn call(&self, _from: u64, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
-        let shared = self.shared.get().cloned();
-        Box::pin(async move {
-            let answer = match shared {
-                None => PeerResponse::NotReady,
-                Some(s) => answer(&s, &body).await,
-            };
-            bincode::serialize(&answer).unwrap_or_default()
-        })
+    fn call(&self, _from: u64, body: Vec<u8>) -> Answer {
+        let Some(shared) = self.shared.get().cloned() else {
+            return ready(PeerResponse::NotReady);
+        };
+        let req = match bincode::deserialize::<PeerRequest>(&body) {
+            Ok(r) => r,
+            Err(e) => return ready(PeerResponse::Malformed(e.to_string())),
+        };
+        match req {
+            PeerRequest::Touch(ids) => {
+                for id in ids {
+                    shared.sessions.touch(id);
+                }
+                ready(PeerResponse::Touched)
+            }
+            PeerRequest::ReadIndex => {
+                Box::pin(async move { encode(&PeerResponse::ReadIndex(read_index(&shared).await)) })
+            }
+            PeerRequest::Write(w) => submit(&shared, w),
+        }
     }
 }
 
-async fn answer(shared: &Arc<Shared>, body: &[u8]) -> PeerResponse {
-    let req = match bincode::deserialize::<PeerRequest>(body) {
-        Ok(r) => r,
-        Err(e) => return PeerResponse::Malformed(e.to_string()),
+/// Hands a forwarded write to the pipeline now; the answer waits for its commit.
+fn submit(shared: &Arc<Shared>, w: ForwardedWrite) -> Answer {
+    let (session, cxid) = (w.session, w.cxid);
+    let (op, who) = match w.into_op() {
+        Ok(x) => x,
+        Err(e) => return ready(PeerResponse::Malformed(e)),
     };
-    match req {
-        PeerRequest::Touch(ids) => {
-            for id in ids {
-                shared.sessions.touch(id);
-            }
-            PeerResponse::Touched
-        }
-        PeerRequest::ReadIndex => PeerResponse::ReadIndex(read_index(shared).await),
-        PeerRequest::Write(w) => {
-            if !shared.leads() {
-                return PeerResponse::Write(Err(ForwardError::NotLeader));
-            }
-            let (session, cxid) = (w.session, w.cxid);
-            let (op, who) = match w.into_op() {
-                Ok(x) => x,
-                Err(e) => return PeerResponse::Malformed(e),
-            };
-            let result = shared
-                .pipeline()
-                .submit(session, cxid, op, Arc::new(who))
-                .await;
-            PeerResponse::Write(result.map(|(zxid, _)| zxid).map_err(ForwardError::from))
-        }
-    }
+    let rx = shared
+        .pipeline()
+        .submit_from_peer(session, cxid, op, Arc::new(who));
+    Box::pin(async move {
+        let result = rx.await.unwrap_or(Err(PipelineError::Stopped));
+        encode(&PeerResponse::Write(
+            result.map(|(zxid, _)| zxid).map_err(ForwardError::from),
+        ))
+    })
 }
 
 /// On the leader: confirms with a quorum that it still leads, waits until it has applied

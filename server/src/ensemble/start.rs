@@ -50,12 +50,14 @@ fn listen_addr(config: &Config, me: &ServerLine) -> Result<SocketAddr, StartErro
 }
 
 /// The secret session passwords derive from: the same on every member, so a session
-/// moves between servers with its password (ZooKeeper derives its passwords from a
-/// constant; this one at least depends on the ensemble).
+/// moves between servers with its password. It depends on the server ids and ports only,
+/// not on the host names, which members may spell differently (`0.0.0.0` for their own
+/// line). ZooKeeper derives its passwords from a constant; this is no more secret than
+/// the config, which is why the digest of a session's password is never shown.
 fn ensemble_secret(lines: &BTreeMap<u64, ServerLine>) -> [u8; 16] {
     let text: String = lines
         .values()
-        .map(|l| format!("{}={};", l.id, l.quorum_addr()))
+        .map(|l| format!("{}:{}:{};", l.id, l.quorum_port, l.election_port))
         .collect();
     xxhash_rust::xxh3::xxh3_128(text.as_bytes()).to_be_bytes()
 }
@@ -88,6 +90,13 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
             dd.myid_path().display()
         ))
     })?;
+    if let Some(observer) = lines.values().find(|l| l.observer) {
+        return Err(ensemble_error(format!(
+            "server.{} is an observer: observers are not supported yet; make it a \
+             participant or leave it out",
+            observer.id
+        )));
+    }
     let me = lines.get(&u64::from(myid)).cloned().ok_or_else(|| {
         ensemble_error(format!(
             "myid is {myid}, but the config has no server.{myid} line (it lists {})",
@@ -128,11 +137,7 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
     )
     .await?;
     let runtime = tokio::runtime::Handle::current();
-    let ensemble = Arc::new(Ensemble::new(
-        member.clone(),
-        service.clone(),
-        runtime.clone(),
-    ));
+    let ensemble = Ensemble::start(member.clone(), service.clone());
     let log = Box::new(RaftLog::new(member, feed, runtime));
     let sessions = Sessions::new(ensemble_secret(&lines), myid);
     sessions.recover(&opened.engine)?;

@@ -14,6 +14,10 @@ use warren_wal::WalStats;
 use super::{Committed, LogError, Proposal, TxnLog};
 use std::sync::Arc;
 
+/// The counter past which a leader starts a new term rather than propose (leaving room
+/// for the proposals still in flight below 2^32).
+const ROLLOVER: i64 = 0xffff_0000;
+
 /// Raft as a [`TxnLog`].
 pub struct RaftLog {
     member: Arc<Member>,
@@ -39,6 +43,18 @@ impl TxnLog for RaftLog {
 
     fn propose(&self, proposal: Proposal) -> Result<(), LogError> {
         if !self.member.is_leader() {
+            return Err(LogError::NotLeader);
+        }
+        if self
+            .member
+            .next_zxid()
+            .is_some_and(|z| z & 0xffff_ffff >= ROLLOVER)
+        {
+            // The zxid counter of this term is nearly used up: a new term starts it
+            // again (ZooKeeper's leader does the same at its epoch's end).
+            let member = self.member.clone();
+            self.runtime
+                .spawn(async move { member.start_new_term().await });
             return Err(LogError::NotLeader);
         }
         let bytes = proposal.txn.encode();

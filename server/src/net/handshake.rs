@@ -29,6 +29,13 @@ pub async fn handshake(
     creq: &ConnectRequest,
     caller: &Caller<'_>,
 ) -> Option<(i64, u32)> {
+    if shared.ensemble.as_ref().is_some_and(|e| e.is_cut_off()) {
+        tracing::info!(
+            peer = %caller.peer,
+            "refusing a client: this member is cut off from its ensemble's quorum"
+        );
+        return None;
+    }
     let last = shared.last_zxid();
     if creq.last_zxid_seen > last {
         tracing::warn!(
@@ -43,7 +50,7 @@ pub async fn handshake(
     let established = if creq.session_id == 0 {
         create(shared, timeout, caller).await
     } else {
-        resume(shared, creq, caller)
+        resume(shared, creq, caller).await
     };
     let Some((session, timeout)) = established else {
         if creq.session_id != 0 {
@@ -81,12 +88,21 @@ async fn create(shared: &Shared, timeout: u32, caller: &Caller<'_>) -> Option<(i
 }
 
 /// A reconnect: the password must match and the session must live; it moves to this
-/// connection, and the connection it was on before is closed.
-fn resume(shared: &Shared, creq: &ConnectRequest, caller: &Caller<'_>) -> Option<(i64, u32)> {
+/// connection, and the connection it was on before is closed. An ensemble member that
+/// does not know the session first catches up with the leader (the session may have
+/// been created through another member a moment ago, or this one just restarted).
+async fn resume(shared: &Shared, creq: &ConnectRequest, caller: &Caller<'_>) -> Option<(i64, u32)> {
     let id = creq.session_id;
     if creq.passwd != shared.sessions.password(id) {
         tracing::info!(peer = %caller.peer, "session {id:#x}: wrong password");
         return None;
+    }
+    if !shared.sessions.is_live(id) {
+        if let Some(e) = shared.ensemble.as_ref() {
+            if let Err(err) = e.sync_with_leader(shared).await {
+                tracing::info!(peer = %caller.peer, "session {id:#x}: {err}");
+            }
+        }
     }
     let Some((timeout, old)) = shared.sessions.attach(id, caller.conn, caller.out.clone()) else {
         tracing::info!(peer = %caller.peer, "session {id:#x} is expired or unknown");

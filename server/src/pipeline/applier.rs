@@ -140,9 +140,16 @@ fn track_session(shared: &Shared, c: &Committed, outcome: &Outcome) {
             shared.sessions.add(id, t.time_out.max(0) as u32);
         }
         (_, Outcome::SessionClosed) => {
-            // The connection, if any, is closed by whoever asked for the close: the
-            // client's own connection after the reply, or the expiry task.
-            shared.sessions.remove(id);
+            // A session closing here (its client's closeSession, or this server's
+            // expiry) had its connection taken care of by whoever asked. One closed
+            // elsewhere (the leader expired it) may still have a client connected
+            // here: that connection closes, and the client learns of the expiry when it
+            // reconnects.
+            if let Some(s) = shared.sessions.remove(id).filter(|s| !s.closing) {
+                if let Some((_, out)) = s.conn {
+                    out.close();
+                }
+            }
         }
         _ => {}
     }

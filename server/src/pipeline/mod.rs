@@ -97,6 +97,8 @@ pub struct WriteRequest {
     pub op: WriteOp,
     pub who: Arc<Identities>,
     pub reply: oneshot::Sender<WriteResult>,
+    /// Forwarded by another member: decided here or refused, never forwarded again.
+    pub from_peer: bool,
 }
 
 /// The entry point of the pipeline.
@@ -145,6 +147,28 @@ impl Pipeline {
         op: WriteOp,
         who: Arc<Identities>,
     ) -> oneshot::Receiver<WriteResult> {
+        self.enqueue(session, cxid, op, who, false)
+    }
+
+    /// Submits a write another member forwarded (see [`crate::ensemble::service`]).
+    pub fn submit_from_peer(
+        &self,
+        session: i64,
+        cxid: i32,
+        op: WriteOp,
+        who: Arc<Identities>,
+    ) -> oneshot::Receiver<WriteResult> {
+        self.enqueue(session, cxid, op, who, true)
+    }
+
+    fn enqueue(
+        &self,
+        session: i64,
+        cxid: i32,
+        op: WriteOp,
+        who: Arc<Identities>,
+        from_peer: bool,
+    ) -> oneshot::Receiver<WriteResult> {
         let (reply, rx) = oneshot::channel();
         let req = WriteRequest {
             session,
@@ -152,6 +176,7 @@ impl Pipeline {
             op,
             who,
             reply,
+            from_peer,
         };
         if let Err(mpsc::SendError(req)) = self.tx.send(req) {
             let _ = req.reply.send(Err(PipelineError::Stopped));

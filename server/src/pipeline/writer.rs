@@ -40,8 +40,12 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
             continue;
         }
         if let Some(ensemble) = &shared.ensemble {
-            if !ensemble.is_leader() {
-                ensemble.forward(req);
+            if !ensemble.lead_or_wait() {
+                if req.from_peer {
+                    let _ = req.reply.send(Err(PipelineError::NotLeader));
+                } else {
+                    ensemble.forward(req);
+                }
                 continue;
             }
             let term = ensemble.member.term();

@@ -31,6 +31,7 @@ pub async fn run(shared: Arc<Shared>) {
             tokio::spawn(async move {
                 if let Err(e) = s.pipeline().submit(id, 0, WriteOp::CloseSession, who).await {
                     tracing::warn!("closing expired session {id:#x}: {e}");
+                    s.sessions.unmark_closing(id);
                 }
             });
         }

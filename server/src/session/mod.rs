@@ -92,6 +92,11 @@ impl Sessions {
         self.table.mark_closing(id)
     }
 
+    /// Takes back a `mark_closing` whose closeSession could not be logged.
+    pub fn unmark_closing(&self, id: i64) {
+        self.table.unmark_closing(id)
+    }
+
     /// Moves a session onto a connection and renews its deadline. Returns the timeout,
     /// and the connection it was on before (which the caller closes), or `None` when the
     /// session does not exist.

@@ -61,6 +61,14 @@ impl Table {
         }
     }
 
+    /// Takes back a [`Table::mark_closing`] whose closeSession could not be logged (this
+    /// server stopped leading): the session lives on, and a leader may expire it later.
+    pub fn unmark_closing(&self, id: i64) {
+        if let Some(s) = self.inner.lock().get_mut(&id) {
+            s.closing = false;
+        }
+    }
+
     /// Moves a session onto a connection and renews its deadline. Returns the timeout,
     /// and the connection it was on before (which the caller closes), or `None` when the
     /// session does not exist.
