@@ -320,7 +320,8 @@ const CONFIRM_EVERY: Duration = Duration::from_millis(100);
 
 /// Keeps [`Member::quorum_confirmed`] fresh while this server leads: every
 /// [`CONFIRM_EVERY`], and at once when it becomes leader, a read index round
-/// (openraft's `ensure_linearizable`, a heartbeat a quorum must answer).
+/// (openraft's `get_read_log_id`, a heartbeat a quorum must answer; it does not wait
+/// for this server to apply).
 ///
 /// A leader no quorum has confirmed for two leases gives up leading, as ZooKeeper's
 /// does, the only way openraft 0.9 allows: it stops sending heartbeats (and these
@@ -335,7 +336,7 @@ async fn confirm_quorum(member: Arc<Member>) {
         let leading = metrics.borrow().state == ServerState::Leader;
         if leading && !gave_up {
             let started = Instant::now();
-            let round = tokio::time::timeout(member.lease, member.raft.ensure_linearizable());
+            let round = tokio::time::timeout(member.lease, member.raft.get_read_log_id());
             if let Ok(Ok(_)) = round.await {
                 *member.quorum_confirmed.lock() = Some(started);
             }
