@@ -79,43 +79,21 @@ impl DataDir {
         engine_opts: EngineOptions,
         wal_opts: WalOptions,
     ) -> Result<Opened, DataDirError> {
-        for dir in [&self.data_dir, &self.wal_dir] {
-            std::fs::create_dir_all(dir).map_err(|source| DataDirError::Io {
-                path: dir.clone(),
-                source,
-            })?;
-        }
-        let lock = DataDirLock::acquire(&self.data_dir)?;
-        let engine =
-            Engine::open(&self.engine_dir, engine_opts).map_err(|source| DataDirError::Engine {
-                path: self.engine_dir.clone(),
-                source,
-            })?;
         // Only what replay reads back is verified record by record (and the last
         // segment): start-up does not grow with the retained history.
-        let wal_opts = WalOptions {
+        let mut opened = self.open_owned(engine_opts, |engine| WalOptions {
             verify_from: engine.persisted_seq() + 1,
             ..wal_opts
-        };
-        let wal = Wal::open(&self.wal_dir, wal_opts).map_err(|source| DataDirError::Wal {
-            path: self.wal_dir.clone(),
-            source,
         })?;
-        let secret = warren_tree::bootstrap(&engine).map_err(|source| DataDirError::Tree {
-            path: self.engine_dir.clone(),
-            source,
-        })?;
-        let from = engine.persisted_seq() + 1;
-        let replayed = replay(&engine, &self.wal_dir, from_open_log(&wal, from)?, None)?;
-        let last_zxid = engine.last_seq().max(wal.last_seq());
-        Ok(Opened {
-            lock,
-            engine,
-            wal,
-            secret,
-            last_zxid,
-            replayed,
-        })
+        let from = opened.engine.persisted_seq() + 1;
+        opened.replayed = replay(
+            &opened.engine,
+            &self.wal_dir,
+            from_open_log(&opened.wal, from)?,
+            None,
+        )?;
+        opened.last_zxid = opened.engine.last_seq().max(opened.wal.last_seq());
+        Ok(opened)
     }
 
     /// Opens the data dir of an ensemble member: like [`DataDir::open_for_server`], but
@@ -131,6 +109,17 @@ impl DataDir {
         engine_opts: EngineOptions,
         wal_opts: WalOptions,
     ) -> Result<Opened, DataDirError> {
+        self.open_owned(engine_opts, |_| wal_opts)
+    }
+
+    /// What both server opens share: the dirs, the lock, the engine, the log (with the
+    /// options `wal_opts` makes from the open engine) and the initial tree; nothing
+    /// replayed, `last_zxid` the engine's.
+    fn open_owned(
+        &self,
+        engine_opts: EngineOptions,
+        wal_opts: impl FnOnce(&Engine) -> WalOptions,
+    ) -> Result<Opened, DataDirError> {
         for dir in [&self.data_dir, &self.wal_dir] {
             std::fs::create_dir_all(dir).map_err(|source| DataDirError::Io {
                 path: dir.clone(),
@@ -143,10 +132,11 @@ impl DataDir {
                 path: self.engine_dir.clone(),
                 source,
             })?;
-        let wal = Wal::open(&self.wal_dir, wal_opts).map_err(|source| DataDirError::Wal {
-            path: self.wal_dir.clone(),
-            source,
-        })?;
+        let wal =
+            Wal::open(&self.wal_dir, wal_opts(&engine)).map_err(|source| DataDirError::Wal {
+                path: self.wal_dir.clone(),
+                source,
+            })?;
         let secret = warren_tree::bootstrap(&engine).map_err(|source| DataDirError::Tree {
             path: self.engine_dir.clone(),
             source,
