@@ -144,3 +144,69 @@ async fn five_members_write_on_without_two_and_stop_writing_without_three() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `mntr`'s value of `key` on member `i`.
+fn mntr(e: &Ensemble, i: usize, key: &str) -> Option<String> {
+    four_letter(e.members[i].port, "mntr")
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("zk_{key}\t")).map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mntr_tells_each_members_role_as_zookeeper_does() {
+    let e = tokio::task::block_in_place(|| Ensemble::start(3));
+    let leader = e.wait_leader(Duration::from_secs(10));
+    let c = zk(&e.members[leader].addr()).await;
+    tm(c.create("/sized", &[7u8; 300], &persistent()))
+        .await
+        .unwrap();
+    // The role rows ZooKeeper 3.8 prints on a leader of three (read from the reference):
+    // zk_peer_state, the proposal sizes, synced followers and observers, pending syncs,
+    // uptime as leader, learners and the quorum size.
+    assert_eq!(
+        mntr(&e, leader, "peer_state").as_deref(),
+        Some("leading - broadcast")
+    );
+    assert_eq!(mntr(&e, leader, "quorum_size").as_deref(), Some("3"));
+    assert_eq!(mntr(&e, leader, "learners").as_deref(), Some("2"));
+    let end = Instant::now() + Duration::from_secs(5);
+    while mntr(&e, leader, "synced_followers").as_deref() != Some("2") {
+        assert!(
+            Instant::now() < end,
+            "the followers never counted as synced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for key in [
+        "synced_non_voting_followers",
+        "synced_observers",
+        "pending_syncs",
+    ] {
+        assert_eq!(mntr(&e, leader, key).as_deref(), Some("0"), "{key}");
+    }
+    let last: i64 = mntr(&e, leader, "last_proposal_size")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        last > 300,
+        "the last proposal held the 300-byte create: {last}"
+    );
+    let uptime: i64 = mntr(&e, leader, "leader_uptime").unwrap().parse().unwrap();
+    assert!(uptime >= 0);
+    let follower = e.other_than(leader);
+    assert_eq!(
+        mntr(&e, follower, "server_state").as_deref(),
+        Some("follower")
+    );
+    assert_eq!(
+        mntr(&e, follower, "peer_state").as_deref(),
+        Some("following - broadcast")
+    );
+    assert_eq!(mntr(&e, follower, "quorum_size").as_deref(), Some("3"));
+    assert_eq!(
+        mntr(&e, follower, "learners"),
+        None,
+        "leader-only rows on a follower"
+    );
+}

@@ -33,7 +33,7 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
-pub use member::{Member, MemberConfig, Peer};
+pub use member::{Member, MemberConfig, Peer, Role};
 pub use state_machine::{CommittedTxn, Feed};
 
 /// Who proposed a txn: one run of one server (`incarnation` is random per start, so a

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,73 @@ pub struct MemberConfig {
     pub election_timeout_max_ms: u64,
 }
 
+/// The last, smallest and largest proposal in bytes (-1 before the first, as ZooKeeper
+/// prints them).
+#[derive(Debug)]
+pub struct ProposalSizes {
+    last: AtomicI64,
+    min: AtomicI64,
+    max: AtomicI64,
+}
+
+impl Default for ProposalSizes {
+    fn default() -> Self {
+        ProposalSizes {
+            last: AtomicI64::new(-1),
+            min: AtomicI64::new(-1),
+            max: AtomicI64::new(-1),
+        }
+    }
+}
+
+impl ProposalSizes {
+    /// Counts one proposal of `bytes`.
+    pub fn note(&self, bytes: usize) {
+        let b = bytes as i64;
+        self.last.store(b, Ordering::Relaxed);
+        let _ = self
+            .min
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {
+                (m < 0 || b < m).then_some(b)
+            });
+        self.max.fetch_max(b, Ordering::Relaxed);
+    }
+
+    /// `(last, min, max)`.
+    pub fn get(&self) -> (i64, i64, i64) {
+        (
+            self.last.load(Ordering::Relaxed),
+            self.min.load(Ordering::Relaxed),
+            self.max.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// This member's place in the group, as ZooKeeper's `mntr` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    pub state: ServerState,
+    pub has_leader: bool,
+    /// Voters in the membership.
+    pub quorum_size: usize,
+    /// On a leader: the members it replicates to.
+    pub learners: usize,
+    /// On a leader: those that have matched its log at least once.
+    pub synced_followers: usize,
+}
+
+impl Role {
+    /// ZooKeeper's `zk_peer_state`: `<peer state> - <zab state>`.
+    pub fn peer_state(&self) -> &'static str {
+        match (self.state, self.has_leader) {
+            (ServerState::Leader, _) => "leading - broadcast",
+            (ServerState::Learner, true) => "observing - broadcast",
+            (ServerState::Follower, true) => "following - broadcast",
+            _ => "looking - election",
+        }
+    }
+}
+
 /// This server in its group.
 pub struct Member {
     pub id: u64,
@@ -58,6 +126,8 @@ pub struct Member {
     last_heard: Arc<LastHeard>,
     /// The old leader's lease: how long a leader may go without a quorum's ack.
     lease: Duration,
+    /// Sizes of the entries this member proposed, for `mntr`.
+    pub proposals: ProposalSizes,
     /// Random per start: marks this run's own proposals in the log.
     pub incarnation: u64,
     pub raft: Raft,
@@ -134,6 +204,7 @@ impl Member {
             quorum_confirmed: parking_lot::Mutex::new(None),
             last_heard,
             lease: Duration::from_millis(cfg.election_timeout_max_ms),
+            proposals: ProposalSizes::default(),
             incarnation: rand::random(),
             raft,
             peers: AppPeers::new(cfg.id, addrs),
@@ -217,6 +288,27 @@ impl Member {
     /// Starts an election, so that a new term begins (the zxid counter restarts).
     pub async fn start_new_term(&self) {
         let _ = self.raft.trigger().elect().await;
+    }
+
+    /// What `mntr` tells of this member's place in the group.
+    pub fn role(&self) -> Role {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let voters: Vec<u64> = m.membership_config.voter_ids().collect();
+        let replication = m.replication.as_ref();
+        let others = replication.map_or(0, |r| r.keys().filter(|&&id| id != self.id).count());
+        let synced = replication.map_or(0, |r| {
+            r.iter()
+                .filter(|(id, matched)| **id != self.id && matched.is_some())
+                .count()
+        });
+        Role {
+            state: m.state,
+            has_leader: m.current_leader.is_some(),
+            quorum_size: voters.len(),
+            learners: others,
+            synced_followers: synced,
+        }
     }
 
     /// Stops Raft.

@@ -15,6 +15,7 @@
 //!   ([`sessions::watch_leader`]).
 
 pub mod forward;
+pub mod monitor;
 pub mod service;
 pub mod sessions;
 pub mod start;
@@ -52,6 +53,10 @@ pub struct Ensemble {
     /// Set while this member is cut off from a working group ([`sessions::watch_quorum`]):
     /// it serves no client then, as a ZooKeeper server out of its quorum does not.
     cut_off: std::sync::atomic::AtomicBool,
+    /// Since when this server leads, for `mntr`'s `zk_leader_uptime`.
+    leading_since: Mutex<Option<std::time::Instant>>,
+    /// Syncs of followers the leader is answering now (`zk_pending_syncs`).
+    pending_syncs: std::sync::atomic::AtomicI64,
 }
 
 impl Ensemble {
@@ -65,6 +70,8 @@ impl Ensemble {
             service,
             queue,
             cut_off: std::sync::atomic::AtomicBool::new(false),
+            leading_since: Mutex::new(None),
+            pending_syncs: std::sync::atomic::AtomicI64::new(0),
         });
         tokio::spawn(ensemble.clone().run_forwarder(rx));
         ensemble

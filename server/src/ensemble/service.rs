@@ -45,9 +45,12 @@ impl AppService for PeerService {
                 }
                 ready(PeerResponse::Touched)
             }
-            PeerRequest::ReadIndex => {
-                Box::pin(async move { encode(&PeerResponse::ReadIndex(read_index(&shared).await)) })
-            }
+            PeerRequest::ReadIndex => Box::pin(async move {
+                let pending = shared.ensemble.as_ref().map(|e| e.count_sync());
+                let answer = read_index(&shared).await;
+                drop(pending);
+                encode(&PeerResponse::ReadIndex(answer))
+            }),
             PeerRequest::Write(w) => submit(&shared, w),
         }
     }

@@ -92,6 +92,8 @@ pub async fn watch_leader(shared: Arc<Shared>, ensemble: Arc<Ensemble>) {
         if leader == Some(ensemble.member.id) {
             shared.sessions.close_connections();
         }
+        *ensemble.leading_since.lock() =
+            (now == Some(ensemble.member.id)).then(std::time::Instant::now);
         leader = now;
     }
 }

@@ -250,6 +250,11 @@ pub fn rows(shared: &Shared) -> Vec<(String, Json)> {
                     _ => 0i64.into(),
                 };
                 out.push((name.to_string(), v));
+                if *name == "server_state" {
+                    if let Some(e) = &shared.ensemble {
+                        out.push(("peer_state".into(), e.peer_state().into()));
+                    }
+                }
             }
             Summary | Percentiles => {
                 let (lat, buckets) = match figure(shared, name) {
@@ -278,6 +283,9 @@ pub fn rows(shared: &Shared) -> Vec<(String, Json)> {
                 }
             }
         }
+    }
+    if let Some(e) = &shared.ensemble {
+        out.extend(e.monitor_rows());
     }
     out
 }

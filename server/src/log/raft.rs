@@ -64,6 +64,7 @@ impl TxnLog for RaftLog {
                 max: warren_wal::MAX_PAYLOAD - 64,
             });
         }
+        self.member.proposals.note(bytes.len());
         let command = Command {
             origin: Origin {
                 incarnation: self.member.incarnation,
