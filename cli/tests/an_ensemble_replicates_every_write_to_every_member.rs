@@ -153,8 +153,10 @@ fn mntr(e: &Ensemble, i: usize, key: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mntr_tells_each_members_role_as_zookeeper_does() {
-    let e = tokio::task::block_in_place(|| Ensemble::start(3));
+async fn mntr_and_metrics_tell_each_members_role() {
+    let metrics_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let extra = |i: usize| format!("metricsProvider.httpPort={}\n", metrics_ports[i]);
+    let e = tokio::task::block_in_place(|| Ensemble::start_with(3, &extra));
     let leader = e.wait_leader(Duration::from_secs(10));
     let c = zk(&e.members[leader].addr()).await;
     tm(c.create("/sized", &[7u8; 300], &persistent()))

@@ -91,6 +91,14 @@ impl ProposalSizes {
     }
 }
 
+/// Raft's figures of this member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftFigures {
+    pub term: u64,
+    pub last_log_index: u64,
+    pub last_applied_index: u64,
+}
+
 /// This member's place in the group, as ZooKeeper's `mntr` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Role {
@@ -309,6 +317,30 @@ impl Member {
             learners: others,
             synced_followers: synced,
         }
+    }
+
+    /// Raft's figures for the metrics endpoint.
+    pub fn raft_figures(&self) -> RaftFigures {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        RaftFigures {
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            last_applied_index: m.last_applied.map_or(0, |l| l.index),
+        }
+    }
+
+    /// On the leader: how many entries each follower's matched log is behind its own.
+    pub fn follower_lag(&self) -> Vec<(u64, u64)> {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let last = m.last_log_index.unwrap_or(0);
+        m.replication.as_ref().map_or_else(Vec::new, |r| {
+            r.iter()
+                .filter(|(id, _)| **id != self.id)
+                .map(|(id, matched)| (*id, last.saturating_sub(matched.map_or(0, |l| l.index))))
+                .collect()
+        })
     }
 
     /// Stops Raft.

@@ -38,6 +38,8 @@ pub struct Metrics {
     counters: Vec<(&'static str, IntCounter)>,
     level_bytes: GaugeVec,
     level_files: GaugeVec,
+    /// On the leader: entries each follower is behind its log.
+    follower_lag: GaugeVec,
     /// Serialises scrapes: counters are set by reset + add, which must not interleave.
     scrape: Mutex<()>,
 }
@@ -104,6 +106,38 @@ const GAUGES: &[(&str, &str)] = &[
     (
         "warren_engine_persisted_zxid",
         "Highest zxid contained in SSTables",
+    ),
+    // An ensemble member's (0 standalone): ZooKeeper's names from `mntr`, then Raft's.
+    ("quorum_size", "Voters in the ensemble"),
+    ("learners", "On the leader: members it replicates to"),
+    (
+        "synced_followers",
+        "On the leader: followers that matched its log",
+    ),
+    (
+        "pending_syncs",
+        "On the leader: follower syncs being answered",
+    ),
+    (
+        "leader_uptime",
+        "On the leader: milliseconds since it became leader",
+    ),
+    (
+        "warren_raft_term",
+        "Current Raft term (the epoch of new zxids)",
+    ),
+    ("warren_raft_is_leader", "1 on the leader, else 0"),
+    (
+        "warren_raft_last_log_index",
+        "Index of the last entry in this member's log",
+    ),
+    (
+        "warren_raft_last_applied_index",
+        "Index of the last entry applied here",
+    ),
+    (
+        "warren_raft_leader_changes",
+        "Leader changes this member saw since it started",
     ),
 ];
 
@@ -218,6 +252,14 @@ impl Metrics {
         )?;
         registry.register(Box::new(level_bytes.clone()))?;
         registry.register(Box::new(level_files.clone()))?;
+        let follower_lag = GaugeVec::new(
+            Opts::new(
+                "warren_raft_follower_lag_entries",
+                "On the leader: entries a follower's matched log is behind the leader's",
+            ),
+            &["follower"],
+        )?;
+        registry.register(Box::new(follower_lag.clone()))?;
         Ok(Metrics {
             registry,
             gauges,
@@ -225,6 +267,7 @@ impl Metrics {
             counters,
             level_bytes,
             level_files,
+            follower_lag,
             scrape: Mutex::new(()),
         })
     }
@@ -237,6 +280,7 @@ impl Metrics {
         self.set_float_gauges(shared, &engine);
         self.set_counters(&shared.log.wal_stats(), &engine);
         self.set_levels(&engine);
+        self.set_follower_lag(shared);
         let mut buf = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
             tracing::warn!("encoding metrics: {e}");
@@ -273,6 +317,7 @@ impl Metrics {
                 "warren_engine_block_cache_bytes" => sat(engine.cache_charge),
                 "warren_engine_block_cache_capacity_bytes" => sat(engine.cache_capacity),
                 "warren_engine_persisted_zxid" => sat(engine.persisted_seq),
+                raft if raft.starts_with("warren_raft_") => raft_gauge(shared, raft),
                 other => from_monitor(other),
             };
             g.set(v);
@@ -322,6 +367,17 @@ impl Metrics {
         }
     }
 
+    fn set_follower_lag(&self, shared: &Shared) {
+        self.follower_lag.reset();
+        if let Some(e) = &shared.ensemble {
+            for (follower, lag) in e.member.follower_lag() {
+                self.follower_lag
+                    .with_label_values(&[&follower.to_string()])
+                    .set(lag as f64);
+            }
+        }
+    }
+
     fn set_levels(&self, engine: &EngineStats) {
         for (i, l) in engine.levels.iter().enumerate() {
             let level = i.to_string();
@@ -332,6 +388,23 @@ impl Metrics {
                 .with_label_values(&[&level])
                 .set(l.files as f64);
         }
+    }
+}
+
+/// The `warren_raft_*` gauges of an ensemble member (0 standalone).
+fn raft_gauge(shared: &Shared, name: &str) -> i64 {
+    let Some(e) = &shared.ensemble else {
+        return 0;
+    };
+    let sat = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let r = e.member.raft_figures();
+    match name {
+        "warren_raft_term" => sat(r.term),
+        "warren_raft_is_leader" => i64::from(e.is_leader()),
+        "warren_raft_last_log_index" => sat(r.last_log_index),
+        "warren_raft_last_applied_index" => sat(r.last_applied_index),
+        "warren_raft_leader_changes" => sat(e.leader_changes()),
+        _ => 0,
     }
 }
 

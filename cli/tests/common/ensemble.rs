@@ -18,10 +18,25 @@ impl Ensemble {
 
     /// Like [`Ensemble::start`], with member `i` run under `wrapper` (fault injection).
     pub fn start_wrapped(n: usize, wrapped: Option<(usize, &[&str])>) -> Ensemble {
+        Ensemble::start_full(n, wrapped, &|_| String::new())
+    }
+
+    /// Like [`Ensemble::start`], with `extra(i)` added to member `i`'s zoo.cfg.
+    pub fn start_with(n: usize, extra: &dyn Fn(usize) -> String) -> Ensemble {
+        Ensemble::start_full(n, None, extra)
+    }
+
+    fn start_full(
+        n: usize,
+        wrapped: Option<(usize, &[&str])>,
+        extra: &dyn Fn(usize) -> String,
+    ) -> Ensemble {
         let lines: String = (1..=n)
             .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
             .collect();
-        let mut members: Vec<Warren> = (1..=n).map(|_| Warren::unstarted(&lines)).collect();
+        let mut members: Vec<Warren> = (0..n)
+            .map(|i| Warren::unstarted(&format!("{lines}{}", extra(i))))
+            .collect();
         for (i, m) in members.iter_mut().enumerate() {
             std::fs::create_dir_all(m.data_dir()).unwrap();
             std::fs::write(m.data_dir().join("myid"), format!("{}\n", i + 1)).unwrap();

@@ -57,6 +57,8 @@ pub struct Ensemble {
     leading_since: Mutex<Option<std::time::Instant>>,
     /// Syncs of followers the leader is answering now (`zk_pending_syncs`).
     pending_syncs: std::sync::atomic::AtomicI64,
+    /// Leader changes seen since start (metrics).
+    leader_changes: std::sync::atomic::AtomicU64,
 }
 
 impl Ensemble {
@@ -72,6 +74,7 @@ impl Ensemble {
             cut_off: std::sync::atomic::AtomicBool::new(false),
             leading_since: Mutex::new(None),
             pending_syncs: std::sync::atomic::AtomicI64::new(0),
+            leader_changes: std::sync::atomic::AtomicU64::new(0),
         });
         tokio::spawn(ensemble.clone().run_forwarder(rx));
         ensemble
@@ -80,6 +83,12 @@ impl Ensemble {
     /// Whether this server leads the ensemble now.
     pub fn is_leader(&self) -> bool {
         self.member.is_leader()
+    }
+
+    /// Leader changes this member saw since it started.
+    pub fn leader_changes(&self) -> u64 {
+        self.leader_changes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether this member is cut off from its group and serves no client.

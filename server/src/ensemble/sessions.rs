@@ -86,6 +86,9 @@ pub async fn watch_leader(shared: Arc<Shared>, ensemble: Arc<Ensemble>) {
             continue;
         }
         tracing::info!(?leader, ?now, "the leader changed");
+        if now.is_some() {
+            ensemble.leader_changes.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(old) = leader {
             ensemble.drop_sent_to(old);
         }
