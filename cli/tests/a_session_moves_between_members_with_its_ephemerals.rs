@@ -103,3 +103,32 @@ fn a_session_moves_to_another_member_and_keeps_its_ephemeral() {
     assert_eq!(again.err(&exists("/mine")), 0);
     assert_eq!(again.err(&exists("/after-move")), 0);
 }
+
+#[test]
+fn a_write_through_the_connection_a_session_left_gets_session_moved() {
+    let e = Ensemble::start(3);
+    let leader = e.wait_leader(Duration::from_secs(10));
+    let a = e.other_than(leader);
+    let b = (0..3).find(|&i| i != leader && i != a).unwrap();
+    let mut old = Raw::connect(&e.members[a].addr(), 10_000);
+    let (hdr, _) = old.call(&create("/before", 0)).unwrap();
+    assert_eq!(hdr.err, 0);
+    // The client reconnects to b while its old connection to a is still open.
+    let mut moved = resume_after(
+        &e.members[b].addr(),
+        old.session_id,
+        old.passwd.clone(),
+        hdr.zxid,
+    );
+    assert_eq!(moved.err(&create("/through-b", 0)), 0);
+    let code = old.err(&create("/through-a", 0));
+    assert_eq!(
+        code, -118,
+        "a write through the old connection must get SESSIONMOVED"
+    );
+    assert_eq!(
+        moved.err(&exists("/through-a")),
+        -101,
+        "the refused write was applied"
+    );
+}

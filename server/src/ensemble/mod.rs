@@ -16,6 +16,7 @@
 
 pub mod forward;
 pub mod monitor;
+pub mod owners;
 pub mod service;
 pub mod sessions;
 pub mod start;
@@ -59,6 +60,8 @@ pub struct Ensemble {
     pending_syncs: std::sync::atomic::AtomicI64,
     /// Leader changes seen since start (metrics).
     leader_changes: std::sync::atomic::AtomicU64,
+    /// On the leader: the member each session's client is connected to ([`owners`]).
+    owners: Mutex<HashMap<i64, u64>>,
 }
 
 impl Ensemble {
@@ -75,6 +78,7 @@ impl Ensemble {
             leading_since: Mutex::new(None),
             pending_syncs: std::sync::atomic::AtomicI64::new(0),
             leader_changes: std::sync::atomic::AtomicU64::new(0),
+            owners: Mutex::new(HashMap::new()),
         });
         tokio::spawn(ensemble.clone().run_forwarder(rx));
         ensemble

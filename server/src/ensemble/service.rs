@@ -30,7 +30,7 @@ fn ready(r: PeerResponse) -> Answer {
 }
 
 impl AppService for PeerService {
-    fn call(&self, _from: u64, body: Vec<u8>) -> Answer {
+    fn call(&self, from: u64, body: Vec<u8>) -> Answer {
         let Some(shared) = self.shared.get().cloned() else {
             return ready(PeerResponse::NotReady);
         };
@@ -51,13 +51,19 @@ impl AppService for PeerService {
                 drop(pending);
                 encode(&PeerResponse::ReadIndex(answer))
             }),
-            PeerRequest::Write(w) => submit(&shared, w),
+            PeerRequest::Revalidate(session) => {
+                if let Some(e) = &shared.ensemble {
+                    e.set_owner(session, from);
+                }
+                ready(PeerResponse::Touched)
+            }
+            PeerRequest::Write(w) => submit(&shared, from, w),
         }
     }
 }
 
 /// Hands a forwarded write to the pipeline now; the answer waits for its commit.
-fn submit(shared: &Arc<Shared>, w: ForwardedWrite) -> Answer {
+fn submit(shared: &Arc<Shared>, from: u64, w: ForwardedWrite) -> Answer {
     let (session, cxid) = (w.session, w.cxid);
     let (op, who) = match w.into_op() {
         Ok(x) => x,
@@ -65,7 +71,7 @@ fn submit(shared: &Arc<Shared>, w: ForwardedWrite) -> Answer {
     };
     let rx = shared
         .pipeline()
-        .submit_from_peer(session, cxid, op, Arc::new(who));
+        .submit_from_peer(from, session, cxid, op, Arc::new(who));
     Box::pin(async move {
         let result = rx.await.unwrap_or(Err(PipelineError::Stopped));
         encode(&PeerResponse::Write(

@@ -18,6 +18,9 @@ pub enum PeerRequest {
     Touch(Vec<i64>),
     /// The leader's commit point, confirmed by a quorum, as the zxid applied there.
     ReadIndex,
+    /// This session's client has just reconnected to the sending member, which owns it
+    /// from now on.
+    Revalidate(i64),
 }
 
 /// A member's answer.
@@ -39,6 +42,7 @@ pub enum PeerResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ForwardError {
     SessionExpired,
+    SessionMoved,
     NotLeader,
     Rejected(String),
     /// The outcome is not known (the leader is stopping, or failed).
@@ -49,6 +53,7 @@ impl From<PipelineError> for ForwardError {
     fn from(e: PipelineError) -> Self {
         match e {
             PipelineError::SessionExpired => ForwardError::SessionExpired,
+            PipelineError::SessionMoved => ForwardError::SessionMoved,
             PipelineError::NotLeader => ForwardError::NotLeader,
             PipelineError::Rejected(s) => ForwardError::Rejected(s),
             e @ (PipelineError::Storage(_) | PipelineError::Stopped) => {
@@ -62,6 +67,7 @@ impl From<ForwardError> for PipelineError {
     fn from(e: ForwardError) -> Self {
         match e {
             ForwardError::SessionExpired => PipelineError::SessionExpired,
+            ForwardError::SessionMoved => PipelineError::SessionMoved,
             ForwardError::NotLeader => PipelineError::NotLeader,
             ForwardError::Rejected(s) => PipelineError::Rejected(s),
             ForwardError::Unknown(_) => PipelineError::Stopped,

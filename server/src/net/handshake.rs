@@ -111,6 +111,9 @@ async fn resume(shared: &Shared, creq: &ConnectRequest, caller: &Caller<'_>) -> 
     if let Some((_, old_out)) = old {
         old_out.close();
     }
+    if let Some(e) = shared.ensemble.as_ref() {
+        e.revalidate(id).await;
+    }
     Some((id, timeout))
 }
 

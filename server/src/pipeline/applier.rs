@@ -145,6 +145,9 @@ fn track_session(shared: &Shared, c: &Committed, outcome: &Outcome) {
             // elsewhere (the leader expired it) may still have a client connected
             // here: that connection closes, and the client learns of the expiry when it
             // reconnects.
+            if let Some(e) = &shared.ensemble {
+                e.forget_owner(id);
+            }
             if let Some(s) = shared.sessions.remove(id).filter(|s| !s.closing) {
                 if let Some((_, out)) = s.conn {
                     out.close();

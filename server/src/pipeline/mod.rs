@@ -44,6 +44,9 @@ pub enum PipelineError {
     /// The session is gone or closing.
     #[error("the session has expired or is closing")]
     SessionExpired,
+    /// The session has moved to a connection on another server (ensembles).
+    #[error("the session has moved to another server")]
+    SessionMoved,
     /// This one txn could not be logged (too large); the server goes on.
     #[error("{0}")]
     Rejected(String),
@@ -64,6 +67,7 @@ impl PipelineError {
     pub fn code(&self) -> ErrorCode {
         match self {
             PipelineError::SessionExpired => ErrorCode::SESSION_EXPIRED,
+            PipelineError::SessionMoved => ErrorCode::SESSION_MOVED,
             PipelineError::NotLeader => ErrorCode::CONNECTION_LOSS,
             PipelineError::Rejected(_) | PipelineError::Storage(_) | PipelineError::Stopped => {
                 ErrorCode::SYSTEM_ERROR
@@ -97,8 +101,9 @@ pub struct WriteRequest {
     pub op: WriteOp,
     pub who: Arc<Identities>,
     pub reply: oneshot::Sender<WriteResult>,
-    /// Forwarded by another member: decided here or refused, never forwarded again.
-    pub from_peer: bool,
+    /// Forwarded by member N: decided here or refused, never forwarded again. The
+    /// session's client is connected to N (to this server when `None`).
+    pub from_peer: Option<u64>,
 }
 
 /// The entry point of the pipeline.
@@ -147,18 +152,19 @@ impl Pipeline {
         op: WriteOp,
         who: Arc<Identities>,
     ) -> oneshot::Receiver<WriteResult> {
-        self.enqueue(session, cxid, op, who, false)
+        self.enqueue(session, cxid, op, who, None)
     }
 
     /// Submits a write another member forwarded (see [`crate::ensemble::service`]).
     pub fn submit_from_peer(
         &self,
+        peer: u64,
         session: i64,
         cxid: i32,
         op: WriteOp,
         who: Arc<Identities>,
     ) -> oneshot::Receiver<WriteResult> {
-        self.enqueue(session, cxid, op, who, true)
+        self.enqueue(session, cxid, op, who, Some(peer))
     }
 
     fn enqueue(
@@ -167,7 +173,7 @@ impl Pipeline {
         cxid: i32,
         op: WriteOp,
         who: Arc<Identities>,
-        from_peer: bool,
+        from_peer: Option<u64>,
     ) -> oneshot::Receiver<WriteResult> {
         let (reply, rx) = oneshot::channel();
         let req = WriteRequest {

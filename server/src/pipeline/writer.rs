@@ -41,7 +41,7 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
         }
         if let Some(ensemble) = &shared.ensemble {
             if !ensemble.lead_or_wait() {
-                if req.from_peer {
+                if req.from_peer.is_some() {
                     let _ = req.reply.send(Err(PipelineError::NotLeader));
                 } else {
                     ensemble.forward(req);
@@ -78,6 +78,14 @@ fn admit(shared: &Shared, req: &WriteRequest) -> Result<(), PipelineError> {
     }
     if matches!(req.op, WriteOp::Client(_)) && !shared.sessions.is_live(req.session) {
         return Err(PipelineError::SessionExpired);
+    }
+    if let Some(e) = shared.ensemble.as_ref().filter(|e| e.is_leader()) {
+        let owner = req.from_peer.unwrap_or(e.member.id);
+        match &req.op {
+            WriteOp::Client(_) => e.check_owner(req.session, owner)?,
+            WriteOp::CreateSession { .. } => e.set_owner(req.session, owner),
+            _ => {}
+        }
     }
     Ok(())
 }
