@@ -211,17 +211,7 @@ fn child_of(wrapper: u32) -> u32 {
 #[test]
 fn a_burst_of_writes_while_the_disk_stalls_waits_in_bounded_memory() {
     // Every fdatasync of the server takes 300 ms: a disk that stalls.
-    let strace = [
-        "strace",
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        "trace=fdatasync",
-        "-e",
-        "inject=fdatasync:delay_enter=300000",
-    ];
+    let strace = fdatasync_fault("inject=fdatasync:delay_enter=300000");
     let w = Warren::start_under(&strace, "globalOutstandingLimit=200\n");
     let server = child_of(w.pid());
     let before = peak_rss(server);

@@ -31,17 +31,7 @@ fn an_fsync_error_stops_the_server_and_every_acknowledged_create_survives() {
         "strace is needed for fault injection (scripts/install-test-deps installs it)"
     );
     // fdatasync calls from the 60th on fail with EIO, in every thread of the server.
-    let strace = [
-        "strace",
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        "trace=fdatasync",
-        "-e",
-        "inject=fdatasync:error=EIO:when=60+",
-    ];
+    let strace = fdatasync_fault("inject=fdatasync:error=EIO:when=60+");
     let mut w = Warren::start_under(&strace, "");
     let mut client = Raw::connect(&w.addr(), 30_000);
     let mut acked = Vec::new();

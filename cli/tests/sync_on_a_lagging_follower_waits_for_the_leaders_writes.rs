@@ -10,22 +10,11 @@ use std::time::Duration;
 use common::ensemble::Ensemble;
 use common::*;
 
-const SLOW_FSYNC: [&str; 9] = [
-    "strace",
-    "-f",
-    "-qq",
-    "-o",
-    "/dev/null",
-    "-e",
-    "trace=fdatasync",
-    "-e",
-    "inject=fdatasync:delay_enter=150000",
-];
-
 /// An ensemble whose member 3 has the slow disk and does not lead.
 fn with_a_slow_follower() -> (Ensemble, usize) {
+    let slow = fdatasync_fault("inject=fdatasync:delay_enter=150000");
     for _ in 0..5 {
-        let e = Ensemble::start_wrapped(3, Some((2, &SLOW_FSYNC)));
+        let e = Ensemble::start_wrapped(3, Some((2, &slow)));
         let leader = e.wait_leader(Duration::from_secs(10));
         if leader != 2 {
             return (e, leader);

@@ -35,6 +35,22 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 pub const BASE_CFG: &str =
     "tickTime=2000\n4lw.commands.whitelist=*\nextendedTypesEnabled=true\nwarren.verifyApply=true\n";
 
+/// `strace` arguments that run a server with `inject` (an `-e inject=fdatasync:…` rule)
+/// applied to every fdatasync of every thread, and print nothing.
+pub fn fdatasync_fault(inject: &'static str) -> [&'static str; 9] {
+    [
+        "strace",
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=fdatasync",
+        "-e",
+        inject,
+    ]
+}
+
 /// A port nobody listens on right now, below the kernel's ephemeral range (32768 and
 /// up here), so that no outgoing connection of a server (Raft's, say) can take it
 /// between this call and the server's bind.

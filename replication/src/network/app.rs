@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
+use super::connect;
 use super::frame::{self, AppFrame, Channel};
-use super::raft_client::connect;
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<u8>>>>>;
 

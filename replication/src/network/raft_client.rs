@@ -15,32 +15,9 @@ use openraft::raft::{
 use openraft::BasicNode;
 use tokio::net::TcpStream;
 
-use super::frame::{self, Channel, Hello, RaftRequest, RaftResponse, MAGIC, VERSION};
+use super::connect;
+use super::frame::{self, Channel, RaftRequest, RaftResponse};
 use crate::Warren;
-
-/// Opens a connection to `addr` and says hello.
-///
-/// # Errors
-/// Connect and write failures.
-pub async fn connect(addr: &str, from: u64, channel: Channel) -> std::io::Result<TcpStream> {
-    let mut s = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr))
-        .await
-        .map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("connecting to {addr}"),
-            )
-        })??;
-    s.set_nodelay(true)?;
-    let hello = Hello {
-        magic: MAGIC,
-        version: VERSION,
-        from,
-        channel,
-    };
-    frame::write(&mut s, &hello).await?;
-    Ok(s)
-}
 
 /// Makes a [`PeerClient`] per target.
 pub struct Factory {

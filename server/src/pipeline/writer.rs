@@ -15,6 +15,7 @@ use warren_proto::txn::{LoggedTxn, TxnHeader};
 use warren_tree::{Change, Outcome, View, Writes};
 
 use super::{PipelineError, WriteRequest, WriteResult};
+use crate::ensemble::Ensemble;
 use crate::log::Proposal;
 use crate::prep::{decide, PrepContext, WriteOp};
 use crate::state::Shared;
@@ -39,24 +40,13 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
             let _ = req.reply.send(Err(e));
             continue;
         }
-        if let Some(ensemble) = &shared.ensemble {
-            if !ensemble.lead_or_wait() {
-                if req.from_peer.is_some() {
-                    let _ = req.reply.send(Err(PipelineError::NotLeader));
-                } else {
-                    ensemble.forward(req);
-                }
-                continue;
-            }
-            let term = ensemble.member.term();
-            if term != led_term {
-                // A new term led here: every earlier proposal of this server has been
-                // applied or was cut from the log, so what the overlay still holds of
-                // them will never commit.
-                shared.overlay.lock().discard_after(0);
-                led_term = term;
-            }
-        }
+        let req = match &shared.ensemble {
+            Some(ensemble) => match lead(shared, ensemble, req, &mut led_term) {
+                Some(req) => req,
+                None => continue,
+            },
+            None => req,
+        };
         let id = next_id;
         next_id += 1;
         match propose(shared, id, req, &waiting) {
@@ -79,15 +69,46 @@ fn admit(shared: &Shared, req: &WriteRequest) -> Result<(), PipelineError> {
     if matches!(req.op, WriteOp::Client(_)) && !shared.sessions.is_live(req.session) {
         return Err(PipelineError::SessionExpired);
     }
-    if let Some(e) = shared.ensemble.as_ref().filter(|e| e.is_leader()) {
-        let owner = req.from_peer.unwrap_or(e.member.id);
-        match &req.op {
-            WriteOp::Client(_) => e.check_owner(req.session, owner)?,
-            WriteOp::CreateSession { .. } => e.set_owner(req.session, owner),
-            _ => {}
-        }
-    }
     Ok(())
+}
+
+/// In an ensemble: the request back when this server leads and decides it; otherwise
+/// it is forwarded to the leader, or refused (a forwarded write, or a session owned by
+/// another member), and `None`.
+fn lead(
+    shared: &Shared,
+    ensemble: &Ensemble,
+    req: WriteRequest,
+    led_term: &mut u64,
+) -> Option<WriteRequest> {
+    if !ensemble.lead_or_wait() {
+        if req.from_peer.is_some() {
+            let _ = req.reply.send(Err(PipelineError::NotLeader));
+        } else {
+            ensemble.forward(req);
+        }
+        return None;
+    }
+    let term = ensemble.member.term();
+    if term != *led_term {
+        // A new term led here: every earlier proposal of this server has been applied
+        // or was cut from the log, so what the overlay still holds of them will never
+        // commit.
+        shared.overlay.lock().discard_after(0);
+        *led_term = term;
+    }
+    let owner = req.from_peer.unwrap_or(ensemble.member.id);
+    match &req.op {
+        WriteOp::Client(_) => {
+            if let Err(e) = ensemble.check_owner(req.session, owner) {
+                let _ = req.reply.send(Err(e));
+                return None;
+            }
+        }
+        WriteOp::CreateSession { .. } => ensemble.set_owner(req.session, owner),
+        _ => {}
+    }
+    Some(req)
 }
 
 fn now_ms() -> i64 {
