@@ -36,30 +36,37 @@ use serde::{Deserialize, Serialize};
 pub use member::{Member, MemberConfig, Peer, Role};
 pub use state_machine::{CommittedTxn, Feed};
 
-/// Who proposed a txn: one run of one server (`incarnation` is random per start, so a
-/// restarted server never mistakes an entry of its earlier life for its own proposal),
-/// and that run's number for the proposal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Origin {
-    pub incarnation: u64,
+/// One txn of a [`Command`]: the proposer's number for it, and the txn encoded as the
+/// txn log holds it (`LoggedTxn::encode`); its header's zxid is assigned at commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposedTxn {
     pub proposal: u64,
+    pub txn: Vec<u8>,
 }
 
-/// The application data of a Raft entry: one ZooKeeper txn, encoded as the txn log
-/// holds it (`LoggedTxn::encode`); its header's zxid is assigned at commit.
+/// The application data of a Raft entry: the txns a leader proposed together (one
+/// entry carries many, so that one fsync and one round of replication serve them all).
+///
+/// `incarnation` names one run of the proposing server (random per start, so a
+/// restarted server never mistakes an entry of its earlier life for its own proposal).
+/// `term` is the term the leader proposed the entry in: an entry that reaches the log
+/// in another term (a write queued with Raft just as its leader lost and won again) is
+/// void on every member, because the proposer has already given those txns up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
-    pub origin: Origin,
-    pub txn: Vec<u8>,
+    pub incarnation: u64,
+    pub term: u64,
+    pub txns: Vec<ProposedTxn>,
 }
 
 impl std::fmt::Display for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "txn of {} bytes from {:#x}",
-            self.txn.len(),
-            self.origin.incarnation
+            "{} txns of term {} from {:#x}",
+            self.txns.len(),
+            self.term,
+            self.incarnation
         )
     }
 }

@@ -286,13 +286,6 @@ impl Member {
         self.raft.metrics().borrow().current_term
     }
 
-    /// The zxid the next entry appended in this term would get, when known.
-    pub fn next_zxid(&self) -> Option<i64> {
-        let term = self.term();
-        let next = self.log.last_index().map_or(0, |i| i + 1);
-        self.terms.lock().zxid_at(term, next)
-    }
-
     /// Starts an election, so that a new term begins (the zxid counter restarts).
     pub async fn start_new_term(&self) {
         let _ = self.raft.trigger().elect().await;

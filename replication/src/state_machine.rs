@@ -1,14 +1,16 @@
 //! The state machine is the server's applier: committed entries are handed to it in log
-//! order, each txn with its zxid, and `apply` returns once the applier has applied them
-//! through the one apply function (the same code as recovery), so what Raft reports as
-//! applied is what the engine holds.
+//! order, each of their txns with its zxid, and `apply` returns once the applier has
+//! applied them through the one apply function (the same code as recovery), so what Raft
+//! reports as applied is what the engine holds.
 //!
 //! The applier tells the bridge it is done with a txn by asking for the next one
 //! ([`Feed::next_txn`]), which keeps the server's side a plain loop.
 //!
-//! After a restart the applied point is the engine's last zxid, mapped back to its log
-//! id; Raft re-applies what follows once it learns the commit point. Blank and
-//! membership entries change no znode; the memberships are kept in `raft/`.
+//! After a restart the applied point is the last entry the engine holds in full, found
+//! from its last zxid; Raft re-applies what follows once it learns the commit point, and
+//! the txns of a partly applied entry that the engine already holds are skipped. Blank
+//! and membership entries change no znode; the memberships are kept in `raft/`. An entry
+//! whose command names another term than its own is void (see [`Command`]).
 
 use std::sync::{mpsc, Arc};
 
@@ -41,25 +43,31 @@ fn sm_err(e: impl std::fmt::Display) -> StorageError<u64> {
 pub struct CommittedTxn {
     pub log_id: LogId,
     pub zxid: i64,
-    pub command: Command,
+    /// The proposing run ([`Command::incarnation`]) and its number for the txn.
+    pub incarnation: u64,
+    pub proposal: u64,
+    pub txn: Vec<u8>,
+    /// Whether this is the last txn of its entry to be applied.
+    pub ends_entry: bool,
 }
 
 /// The applier's end of the bridge.
 pub struct Feed {
     rx: mpsc::Receiver<CommittedTxn>,
     done: watch::Sender<u64>,
-    current: Option<u64>,
+    /// The entry of the txn returned last, if that txn ends it.
+    ending: Option<u64>,
 }
 
 impl Feed {
     /// Marks the txn returned last as applied and blocks for the next one; `None` once
     /// Raft has stopped.
     pub fn next_txn(&mut self) -> Option<CommittedTxn> {
-        if let Some(index) = self.current.take() {
+        if let Some(index) = self.ending.take() {
             self.done.send_replace(index + 1);
         }
         let next = self.rx.recv().ok()?;
-        self.current = Some(next.log_id.index);
+        self.ending = next.ends_entry.then_some(next.log_id.index);
         Some(next)
     }
 }
@@ -74,8 +82,10 @@ pub struct StateMachine {
     last_applied: Option<LogId>,
     memberships: Vec<StoredMembership<u64, openraft::BasicNode>>,
     feed: mpsc::Sender<CommittedTxn>,
-    /// One past the index of the last txn the applier finished.
+    /// One past the index of the last entry whose txns the applier finished.
     applied: watch::Receiver<u64>,
+    /// The engine's last zxid at start-up: txns up to it are not applied again.
+    engine_zxid: i64,
 }
 
 impl StateMachine {
@@ -89,7 +99,7 @@ impl StateMachine {
         engine_zxid: i64,
     ) -> Result<(StateMachine, Feed, SharedTerms), ReplicationError> {
         let terms = TermStarts::load(&meta)?;
-        let last_applied = terms.log_id_of(engine_zxid);
+        let last_applied = terms.applied_through(engine_zxid);
         let memberships = meta.read_lines(MEMBERSHIPS)?;
         let (tx, rx) = mpsc::channel();
         let first = last_applied.map_or(0, |l| l.index + 1);
@@ -102,11 +112,12 @@ impl StateMachine {
             memberships,
             feed: tx,
             applied,
+            engine_zxid,
         };
         let feed = Feed {
             rx,
             done,
-            current: None,
+            ending: None,
         };
         Ok((sm, feed, terms))
     }
@@ -143,18 +154,40 @@ impl StateMachine {
                 }
                 Ok(None)
             }
-            EntryPayload::Normal(command) => {
-                let zxid = self.terms.lock().zxid_of(&log_id).map_err(sm_err)?;
-                self.feed
-                    .send(CommittedTxn {
-                        log_id,
-                        zxid,
-                        command,
-                    })
-                    .map_err(|_| sm_err("the applier has stopped"))?;
-                Ok(Some(log_id.index))
+            EntryPayload::Normal(command) => self.feed_txns(log_id, command),
+        }
+    }
+
+    /// Hands the entry's txns to the applier; the entry's index when there was any.
+    fn feed_txns(&mut self, log_id: LogId, command: Command) -> StoreResult<Option<u64>> {
+        if command.term != log_id.leader_id.term {
+            tracing::info!(%log_id, %command, "a void entry: proposed in another term");
+            return Ok(None);
+        }
+        let mut txns = Vec::with_capacity(command.txns.len());
+        for (pos, t) in command.txns.into_iter().enumerate() {
+            let zxid = self.terms.lock().zxid_of(&log_id, pos).map_err(sm_err)?;
+            if zxid > self.engine_zxid {
+                txns.push(CommittedTxn {
+                    log_id,
+                    zxid,
+                    incarnation: command.incarnation,
+                    proposal: t.proposal,
+                    txn: t.txn,
+                    ends_entry: false,
+                });
             }
         }
+        let Some(last) = txns.last_mut() else {
+            return Ok(None);
+        };
+        last.ends_entry = true;
+        for t in txns {
+            self.feed
+                .send(t)
+                .map_err(|_| sm_err("the applier has stopped"))?;
+        }
+        Ok(Some(log_id.index))
     }
 }
 

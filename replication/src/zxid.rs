@@ -1,13 +1,16 @@
 //! zxids from Raft log ids, in ZooKeeper's shape: `epoch << 32 | counter`.
 //!
-//! The epoch is the Raft term; the counter is the entry's distance from the first entry
-//! of its term (the blank entry a new leader commits, counter 0, so the first txn of a
-//! term has counter 1, as in ZooKeeper). Both depend only on the committed log, so every
-//! server gives a txn the same zxid, and zxids only grow along the log.
+//! The epoch is the Raft term. An entry carries up to [`TXNS_PER_ENTRY`] txns, and the
+//! counter of the txn at position `pos` of the entry `offset` entries after the first
+//! of its term (the blank entry a new leader commits, which carries none) is
+//! `(offset − 1) × TXNS_PER_ENTRY + pos + 1`: the first txn of a term has counter 1, as
+//! in ZooKeeper, and zxids only grow along the log, with a gap wherever an entry holds
+//! fewer txns than it could. All of it depends only on the committed log, so every
+//! server gives a txn the same zxid.
 //!
 //! Where each term starts is learned when its first entry is applied and kept in
 //! `raft/terms.jsonl` (written before any txn of that term reaches the engine), so the
-//! engine's last zxid maps back to a log id after a restart.
+//! engine's last zxid maps back to a place in the log after a restart.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,9 @@ use crate::meta::MetaDir;
 use crate::{LogId, ReplicationError};
 
 const TERMS: &str = "terms.jsonl";
+
+/// The most txns one entry carries (a power of two, so zxids split cleanly).
+pub const TXNS_PER_ENTRY: usize = 256;
 
 /// The first entry of one term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +44,10 @@ pub struct TermStarts {
 pub enum ZxidError {
     #[error("term {0} does not fit the 32-bit epoch of a zxid")]
     TermTooLarge(u64),
-    #[error("entry {index} is {counter} entries into term {term}, past a zxid's 32-bit counter")]
-    CounterOverflow { term: u64, index: u64, counter: u64 },
+    #[error("entry {index} of term {term} is past what a zxid's 32-bit counter can number")]
+    CounterOverflow { term: u64, index: u64 },
+    #[error("entry {index} of term {term} holds more than {TXNS_PER_ENTRY} txns")]
+    TooManyTxns { term: u64, index: u64 },
     #[error("the start of term {0} is not known")]
     UnknownTerm(u64),
 }
@@ -78,47 +86,53 @@ impl TermStarts {
         Ok(())
     }
 
-    /// The zxid of the entry `log_id`, whose term must be known.
+    /// The zxid of the txn at `pos` in the entry `log_id`, whose term must be known.
     ///
     /// # Errors
     /// [`ZxidError`] when the term is unknown or the numbers do not fit.
-    pub fn zxid_of(&self, log_id: &LogId) -> Result<i64, ZxidError> {
+    pub fn zxid_of(&self, log_id: &LogId, pos: usize) -> Result<i64, ZxidError> {
         let term = log_id.leader_id.term;
         let start = self.starts.get(&term).ok_or(ZxidError::UnknownTerm(term))?;
-        zxid(term, log_id.index, start.index)
+        zxid(term, log_id.index, start.index, pos)
     }
 
-    /// The zxid the entry at `index` of `term` would get, when the term's start is known.
-    pub fn zxid_at(&self, term: u64, index: u64) -> Option<i64> {
+    /// The zxid the txn at `pos` of the entry at `index` of `term` would get, when the
+    /// term's start is known.
+    pub fn zxid_at(&self, term: u64, index: u64, pos: usize) -> Option<i64> {
         let start = self.starts.get(&term)?;
-        zxid(term, index, start.index).ok()
+        zxid(term, index, start.index, pos).ok()
     }
 
-    /// The log id of the entry whose zxid is `zxid`; `None` for zxids of no term (0 and
+    /// Where the log stands when the engine's last txn is `zxid`: the last entry whose
+    /// txns the engine surely holds all of (the one before the entry of `zxid`, since
+    /// the engine may hold only part of an entry). `None` for zxids of no term (0 and
     /// the initial tree) or of a term never seen.
-    pub fn log_id_of(&self, zxid: i64) -> Option<LogId> {
+    pub fn applied_through(&self, zxid: i64) -> Option<LogId> {
         let zxid = u64::try_from(zxid).ok()?;
         let term = zxid >> 32;
         let start = self.starts.get(&term)?;
+        let counter = zxid & 0xffff_ffff;
+        let entries_before = counter.saturating_sub(1) / TXNS_PER_ENTRY as u64;
         Some(LogId::new(
             CommittedLeaderId::new(term, start.node),
-            start.index + (zxid & 0xffff_ffff),
+            start.index + entries_before,
         ))
     }
 }
 
-fn zxid(term: u64, index: u64, start: u64) -> Result<i64, ZxidError> {
+fn zxid(term: u64, index: u64, start: u64, pos: usize) -> Result<i64, ZxidError> {
     if term > i32::MAX as u64 {
         return Err(ZxidError::TermTooLarge(term));
     }
-    let counter = index.saturating_sub(start);
-    if counter > u64::from(u32::MAX) {
-        return Err(ZxidError::CounterOverflow {
-            term,
-            index,
-            counter,
-        });
+    if pos >= TXNS_PER_ENTRY {
+        return Err(ZxidError::TooManyTxns { term, index });
     }
+    let offset = index.saturating_sub(start).max(1);
+    let counter = (offset - 1)
+        .checked_mul(TXNS_PER_ENTRY as u64)
+        .map(|c| c + pos as u64 + 1)
+        .filter(|&c| c <= u64::from(u32::MAX))
+        .ok_or(ZxidError::CounterOverflow { term, index })?;
     Ok(((term << 32) | counter) as i64)
 }
 
@@ -135,6 +149,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let meta = MetaDir::open(d.path()).unwrap();
         let mut t = TermStarts::load(&meta).unwrap();
+        // Term 1 starts at index 1 (a blank), term 3 at index 4.
         let log = [
             id(1, 1, 1),
             id(1, 1, 2),
@@ -142,20 +157,34 @@ mod tests {
             id(3, 2, 4),
             id(3, 2, 5),
         ];
-        let mut last = 0;
         for l in &log {
             t.observe(&meta, l).unwrap();
-            let z = t.zxid_of(l).unwrap();
-            assert!(z > last);
-            last = z;
         }
-        assert_eq!(t.zxid_of(&log[1]).unwrap(), 1 << 32 | 1);
-        assert_eq!(t.zxid_of(&log[4]).unwrap(), 3 << 32 | 1);
+        let mut last = 0;
+        for l in log.iter().filter(|l| l.index != 1 && l.index != 4) {
+            for pos in [0, 1, TXNS_PER_ENTRY - 1] {
+                let z = t.zxid_of(l, pos).unwrap();
+                assert!(z > last, "{z:#x} after {last:#x}");
+                last = z;
+            }
+        }
+        assert_eq!(t.zxid_of(&log[1], 0).unwrap(), 1 << 32 | 1);
+        assert_eq!(t.zxid_of(&log[1], 1).unwrap(), 1 << 32 | 2);
+        assert_eq!(
+            t.zxid_of(&log[2], 0).unwrap(),
+            1 << 32 | (TXNS_PER_ENTRY as i64 + 1)
+        );
+        assert_eq!(t.zxid_of(&log[4], 0).unwrap(), 3 << 32 | 1);
+        assert!(t.zxid_of(&log[4], TXNS_PER_ENTRY).is_err());
         let reopened = TermStarts::load(&meta).unwrap();
-        for l in &log {
-            assert_eq!(reopened.log_id_of(t.zxid_of(l).unwrap()), Some(*l));
+        // Part of an entry applied: the entry before it is the one applied in full.
+        for (l, before) in [(&log[1], &log[0]), (&log[2], &log[1]), (&log[4], &log[3])] {
+            for pos in [0, 5, TXNS_PER_ENTRY - 1] {
+                let z = t.zxid_of(l, pos).unwrap();
+                assert_eq!(reopened.applied_through(z), Some(*before));
+            }
         }
-        assert_eq!(reopened.log_id_of(0), None);
-        assert_eq!(reopened.log_id_of(5), None, "term 0 holds no txn");
+        assert_eq!(reopened.applied_through(0), None);
+        assert_eq!(reopened.applied_through(5), None, "term 0 holds no txn");
     }
 }

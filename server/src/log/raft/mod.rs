@@ -1,27 +1,35 @@
 //! The replicated log: Raft (openraft, through `warren-replication`) over the WAL.
 //!
-//! A proposal becomes a Raft entry on the leader; it is committed once a majority has
-//! it durably, and every member's applier then receives it here, with the zxid the
-//! replication layer derived from its log id. The entry carries its proposer's
-//! incarnation, so the proposer recognises its own proposals and answers their clients.
+//! On the leader, proposals gather into batches ([`batch`]), and each batch becomes one
+//! Raft entry; it is committed once a majority has it durably, and every member's
+//! applier then receives its txns here, each with the zxid the replication layer derived
+//! from its place in the log. The entry carries its proposer's incarnation, so the
+//! proposer recognises its own proposals and answers their clients.
 
-use std::sync::Mutex;
+pub mod batch;
+
+use std::sync::{Arc, Mutex};
 
 use warren_proto::txn::LoggedTxn;
-use warren_replication::{Command, Feed, Member, Origin};
+use warren_replication::{Feed, Member, ProposedTxn};
 use warren_wal::WalStats;
 
 use super::{Committed, LogError, Proposal, TxnLog};
-use std::sync::Arc;
+use batch::Batches;
 
 /// The counter past which a leader starts a new term rather than propose (leaving room
 /// for the proposals still in flight below 2^32).
 const ROLLOVER: i64 = 0xffff_0000;
 
+/// The largest txn an entry may carry: what a log record holds, less room for the
+/// entry's own fields.
+const MAX_TXN_BYTES: usize = warren_wal::MAX_PAYLOAD - 4096;
+
 /// Raft as a [`TxnLog`].
 pub struct RaftLog {
     member: Arc<Member>,
     feed: Mutex<Feed>,
+    batches: Arc<Batches>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -29,6 +37,7 @@ impl RaftLog {
     /// The log of `member`, whose committed txns arrive on `feed`.
     pub fn new(member: Arc<Member>, feed: Feed, runtime: tokio::runtime::Handle) -> RaftLog {
         RaftLog {
+            batches: Batches::start(member.clone(), runtime.clone()),
             member,
             feed: Mutex::new(feed),
             runtime,
@@ -36,9 +45,15 @@ impl RaftLog {
     }
 }
 
+impl Drop for RaftLog {
+    fn drop(&mut self) {
+        self.batches.stop();
+    }
+}
+
 impl TxnLog for RaftLog {
     fn next_zxid_hint(&self) -> i64 {
-        self.member.next_zxid().unwrap_or(-1)
+        self.batches.next_zxid().unwrap_or(-1)
     }
 
     fn propose(&self, proposal: Proposal) -> Result<(), LogError> {
@@ -46,7 +61,7 @@ impl TxnLog for RaftLog {
             return Err(LogError::NotLeader);
         }
         if self
-            .member
+            .batches
             .next_zxid()
             .is_some_and(|z| z & 0xffff_ffff >= ROLLOVER)
         {
@@ -58,25 +73,24 @@ impl TxnLog for RaftLog {
             return Err(LogError::NotLeader);
         }
         let bytes = proposal.txn.encode();
-        if bytes.len() > warren_wal::MAX_PAYLOAD - 64 {
+        if bytes.len() > MAX_TXN_BYTES {
             return Err(LogError::TooLarge {
                 bytes: bytes.len(),
-                max: warren_wal::MAX_PAYLOAD - 64,
+                max: MAX_TXN_BYTES,
             });
         }
         self.member.proposals.note(bytes.len());
-        let command = Command {
-            origin: Origin {
-                incarnation: self.member.incarnation,
-                proposal: proposal.id,
-            },
+        // Queues the txn for the next entry and returns; its outcome arrives through the
+        // feed.
+        let txn = ProposedTxn {
+            proposal: proposal.id,
             txn: bytes,
         };
-        // Queues the entry with Raft and returns; its outcome arrives through the feed.
-        self.runtime
-            .block_on(self.member.raft.client_write_ff(command))
-            .map(|_| ())
-            .map_err(|e| LogError::Storage(format!("raft stopped: {e}")))
+        if self.batches.add(txn) {
+            Ok(())
+        } else {
+            Err(LogError::Storage("raft has stopped".into()))
+        }
     }
 
     fn next_committed(&self) -> Option<Result<Committed, LogError>> {
@@ -84,19 +98,20 @@ impl TxnLog for RaftLog {
             let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
             feed.next_txn()?
         };
-        let mut txn = match LoggedTxn::decode(&next.command.txn) {
+        self.batches.delivered(next.log_id.index);
+        let mut txn = match LoggedTxn::decode(&next.txn) {
             Ok(t) => t,
             Err(e) => {
                 return Some(Err(LogError::Storage(format!(
-                    "log entry {} is not a txn: {e}",
+                    "a txn of log entry {} does not decode: {e}",
                     next.log_id
                 ))))
             }
         };
         txn.header.zxid = next.zxid;
-        let mine = next.command.origin.incarnation == self.member.incarnation;
+        let mine = next.incarnation == self.member.incarnation;
         Some(Ok(Committed {
-            proposal: mine.then_some(next.command.origin.proposal),
+            proposal: mine.then_some(next.proposal),
             txn,
         }))
     }
