@@ -263,3 +263,90 @@ impl RaftSnapshotBuilder<Warren> for NoSnapshots {
         Err(no_snapshots())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openraft::CommittedLeaderId;
+
+    use super::*;
+    use crate::zxid::TXNS_PER_ENTRY;
+    use crate::ProposedTxn;
+
+    fn entry(term: u64, index: u64, payload: EntryPayload<Warren>) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
+            payload,
+        }
+    }
+
+    fn command(term: u64, txns: u64) -> EntryPayload<Warren> {
+        EntryPayload::Normal(Command {
+            incarnation: 7,
+            term,
+            txns: (0..txns)
+                .map(|p| ProposedTxn {
+                    proposal: p,
+                    txn: vec![p as u8],
+                })
+                .collect(),
+        })
+    }
+
+    /// Applies `entries` while a thread plays the applier; returns the zxids it got.
+    fn apply_all(sm: &mut StateMachine, mut feed: Feed, entries: Vec<Entry>) -> Vec<i64> {
+        let applier = std::thread::spawn(move || {
+            let mut zxids = Vec::new();
+            while let Some(t) = feed.next_txn() {
+                zxids.push(t.zxid);
+            }
+            zxids
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(sm.apply(entries)).unwrap();
+        let (tx, _) = mpsc::channel();
+        sm.feed = tx;
+        applier.join().unwrap()
+    }
+
+    #[test]
+    fn a_partly_applied_entry_is_applied_again_from_its_first_missing_txn() {
+        let d = tempfile::tempdir().unwrap();
+        let meta = MetaDir::open(d.path()).unwrap();
+        // The engine holds term 1's first entry in full and two txns of its second.
+        let held = (1i64 << 32) | (TXNS_PER_ENTRY as i64 + 2);
+        meta.append_line(
+            "terms.jsonl",
+            &crate::zxid::TermStart {
+                term: 1,
+                node: 1,
+                index: 1,
+            },
+        )
+        .unwrap();
+        let (mut sm, feed, _) = StateMachine::open(meta, held).unwrap();
+        assert_eq!(sm.last_applied.map(|l| l.index), Some(2));
+        let zxids = apply_all(&mut sm, feed, vec![entry(1, 3, command(1, 4))]);
+        let first = (1i64 << 32) | (TXNS_PER_ENTRY as i64 + 1);
+        assert_eq!(zxids, vec![first + 2, first + 3]);
+    }
+
+    #[test]
+    fn an_entry_that_landed_in_another_term_than_proposed_is_void() {
+        let d = tempfile::tempdir().unwrap();
+        let meta = MetaDir::open(d.path()).unwrap();
+        let (mut sm, feed, _) = StateMachine::open(meta, 0).unwrap();
+        let zxids = apply_all(
+            &mut sm,
+            feed,
+            vec![
+                entry(2, 1, EntryPayload::Blank),
+                entry(2, 2, command(1, 3)),
+                entry(2, 3, command(2, 1)),
+            ],
+        );
+        assert_eq!(zxids, vec![(2i64 << 32) | (TXNS_PER_ENTRY as i64 + 1)]);
+    }
+}
