@@ -164,9 +164,10 @@ impl StateMachine {
             tracing::info!(%log_id, %command, "a void entry: proposed in another term");
             return Ok(None);
         }
+        let terms = self.terms.lock();
         let mut txns = Vec::with_capacity(command.txns.len());
         for (pos, t) in command.txns.into_iter().enumerate() {
-            let zxid = self.terms.lock().zxid_of(&log_id, pos).map_err(sm_err)?;
+            let zxid = terms.zxid_of(&log_id, pos).map_err(sm_err)?;
             if zxid > self.engine_zxid {
                 txns.push(CommittedTxn {
                     log_id,
@@ -178,6 +179,7 @@ impl StateMachine {
                 });
             }
         }
+        drop(terms);
         let Some(last) = txns.last_mut() else {
             return Ok(None);
         };

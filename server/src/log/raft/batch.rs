@@ -120,7 +120,7 @@ impl Batches {
         true
     }
 
-    /// Notes that the committed entry at `index` reached the applier.
+    /// Notes that the committed entry at `index` reached the applier (its last txn).
     pub fn delivered(&self, index: u64) {
         let mut st = self.state.lock();
         if index > st.delivered {
@@ -151,8 +151,6 @@ impl Batches {
         *st = State {
             term,
             index: next,
-            sent: 0,
-            delivered: 0,
             stopped: st.stopped,
             ..State::default()
         };

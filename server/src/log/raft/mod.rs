@@ -60,11 +60,9 @@ impl TxnLog for RaftLog {
         if !self.member.is_leader() {
             return Err(LogError::NotLeader);
         }
-        if self
-            .batches
-            .next_zxid()
-            .is_some_and(|z| z & 0xffff_ffff >= ROLLOVER)
-        {
+        // The txn was decided with the zxid the batches predicted for it (-1: unknown).
+        let hint = proposal.txn.header.zxid;
+        if hint >= 0 && hint & 0xffff_ffff >= ROLLOVER {
             // The zxid counter of this term is nearly used up: a new term starts it
             // again (ZooKeeper's leader does the same at its epoch's end).
             let member = self.member.clone();
@@ -98,7 +96,9 @@ impl TxnLog for RaftLog {
             let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
             feed.next_txn()?
         };
-        self.batches.delivered(next.log_id.index);
+        if next.ends_entry {
+            self.batches.delivered(next.log_id.index);
+        }
         let mut txn = match LoggedTxn::decode(&next.txn) {
             Ok(t) => t,
             Err(e) => {
