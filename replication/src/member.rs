@@ -47,6 +47,8 @@ pub struct MemberConfig {
     pub heartbeat_ms: u64,
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
+    /// How long one exchange with a peer may take before its connection is closed.
+    pub rpc_timeout_ms: u64,
 }
 
 /// The last, smallest and largest proposal in bytes (-1 before the first, as ZooKeeper
@@ -177,7 +179,11 @@ impl Member {
         let log = LogStore::open(wal, meta.clone())?;
         let (sm, feed, terms) = StateMachine::open(meta, engine_zxid)?;
         let config = Arc::new(raft_config(&cfg)?);
-        let raft = Raft::new(cfg.id, config, Factory { me: cfg.id }, log.clone(), sm)
+        let factory = Factory {
+            me: cfg.id,
+            rpc_timeout: Duration::from_millis(cfg.rpc_timeout_ms),
+        };
+        let raft = Raft::new(cfg.id, config, factory, log.clone(), sm)
             .await
             .map_err(|e| ReplicationError::Raft(e.to_string()))?;
         let listener =

@@ -33,6 +33,13 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tick_time: u32,
+    /// Ticks a member may take to join the ensemble and catch up (`initLimit`).
+    pub init_limit: u32,
+    /// Ticks a member may take to answer the leader before its connection is dropped
+    /// (`syncLimit`).
+    pub sync_limit: u32,
+    /// How often an ensemble's leader sends heartbeats (`warren.raftHeartbeatMs`).
+    pub raft_heartbeat_ms: u64,
     pub data_dir: PathBuf,
     /// Where the txn log goes; ZooKeeper's default is `dataDir`.
     pub data_log_dir: Option<PathBuf>,
@@ -112,6 +119,9 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             tick_time: 3000,
+            init_limit: 10,
+            sync_limit: 5,
+            raft_heartbeat_ms: 50,
             data_dir: PathBuf::from("warren-data"),
             data_log_dir: None,
             client_port: 2181,
@@ -157,8 +167,6 @@ pub const PROMETHEUS_PROVIDER: &str =
 
 /// Keys ZooKeeper knows that Warren accepts without acting on them (yet).
 const ACCEPTED: &[&str] = &[
-    "initLimit",
-    "syncLimit",
     "secureClientPortAddress",
     "standaloneEnabled",
     "reconfigEnabled",
@@ -291,6 +299,8 @@ impl Config {
         let key_no_prefix = key.strip_prefix("zookeeper.").unwrap_or(key);
         match key_no_prefix {
             "tickTime" => self.tick_time = num(key, v, 1)?,
+            "initLimit" => self.init_limit = num(key, v, 1)?,
+            "syncLimit" => self.sync_limit = num(key, v, 1)?,
             "dataDir" => self.data_dir = PathBuf::from(v),
             "dataLogDir" => self.data_log_dir = Some(PathBuf::from(v)),
             "clientPort" => self.client_port = num(key, v, 1)?,
@@ -334,6 +344,7 @@ impl Config {
                 let name = &k["warren.sasl.user.".len()..];
                 self.sasl_users.insert(name.to_owned(), v.to_owned());
             }
+            "warren.raftHeartbeatMs" => self.raft_heartbeat_ms = num(key, v, 1)?,
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
             "globalOutstandingLimit" => self.global_outstanding_limit = num(key, v, 1)?,

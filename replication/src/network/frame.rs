@@ -73,6 +73,16 @@ pub async fn write<W: AsyncWriteExt + Unpin, T: Serialize>(
     w: &mut W,
     value: &T,
 ) -> std::io::Result<()> {
+    let buf = encode(value)?;
+    w.write_all(&buf).await?;
+    w.flush().await
+}
+
+/// One frame's bytes, length first, ready to be written.
+///
+/// # Errors
+/// An encoding error or a frame over the limit, as `InvalidData`.
+pub fn encode<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
     let body = bincode::serialize(value).map_err(invalid)?;
     if body.len() > MAX_FRAME {
         return Err(invalid(format!(
@@ -83,8 +93,7 @@ pub async fn write<W: AsyncWriteExt + Unpin, T: Serialize>(
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
     buf.extend_from_slice(&body);
-    w.write_all(&buf).await?;
-    w.flush().await
+    Ok(buf)
 }
 
 /// Reads one frame.

@@ -16,18 +16,35 @@ use crate::server::{engine_options, wal_options, Server, StartError};
 use crate::session::Sessions;
 use crate::state::Shared;
 
-/// Raft's timing: heartbeats every `warren.raftHeartbeatMs` (default 50 ms), elections
-/// after 6 to 8 missed heartbeats. ZooKeeper's own timeouts (`tickTime` × `syncLimit`,
-/// 10 s by default) are far longer; a leader whose process died is replaced in under
-/// half a second (its closed connections tell the followers at once).
-fn timing(config: &Config) -> (u64, u64, u64) {
-    let heartbeat = config
-        .extra
-        .get("warren.raftHeartbeatMs")
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|&h| h > 0)
-        .unwrap_or(50);
-    (heartbeat, heartbeat * 6, heartbeat * 8)
+/// Raft's timing, in milliseconds.
+///
+/// ZooKeeper's followers give up on a leader, and its leader on a follower, after
+/// `syncLimit` ticks of silence (10 s with the usual tickTime=2000, syncLimit=5); that is
+/// also how long its elections can take to notice a dead leader. Warren keeps those
+/// limits for what they bound, and detects failure much faster:
+/// - heartbeats every `warren.raftHeartbeatMs` (default 50 ms), elections after 6 to 8
+///   missed heartbeats (a leader whose process died is replaced sooner still: its
+///   closed connections tell the followers at once);
+/// - one exchange with a peer (appending entries, a vote) may take `syncLimit` ticks
+///   before its connection is closed, so a member busy with a slow disk is waited for,
+///   not cut off and sent the same entries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timing {
+    heartbeat: u64,
+    election_min: u64,
+    election_max: u64,
+    rpc_timeout: u64,
+}
+
+fn timing(config: &Config) -> Timing {
+    let heartbeat = config.raft_heartbeat_ms;
+    let sync = u64::from(config.tick_time) * u64::from(config.sync_limit);
+    Timing {
+        heartbeat,
+        election_min: heartbeat * 6,
+        election_max: heartbeat * 8,
+        rpc_timeout: sync.max(heartbeat * 8),
+    }
 }
 
 fn ensemble_error(s: String) -> StartError {
@@ -109,7 +126,7 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
     })?;
     client_port_from_line(&mut config, &me)?;
     let opened = dd.open_for_member(engine_options(&config), wal_options(&config))?;
-    let (heartbeat, min, max) = timing(&config);
+    let timing = timing(&config);
     let member_config = MemberConfig {
         id: me.id,
         peers: lines
@@ -121,9 +138,10 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
             })
             .collect(),
         listen: listen_addr(&config, &me)?,
-        heartbeat_ms: heartbeat,
-        election_timeout_min_ms: min,
-        election_timeout_max_ms: max,
+        heartbeat_ms: timing.heartbeat,
+        election_timeout_min_ms: timing.election_min,
+        election_timeout_max_ms: timing.election_max,
+        rpc_timeout_ms: timing.rpc_timeout,
     };
     let service = PeerService::default();
     let last_zxid = opened.last_zxid as i64;
@@ -151,4 +169,32 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
     ));
     let _ = service.shared.set(shared.clone());
     Server::serve(shared, opened.lock).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{timing, Timing};
+    use crate::config::Config;
+
+    #[test]
+    fn an_exchange_may_take_sync_limit_ticks_and_elections_follow_the_heartbeat(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let c = Config::parse("tickTime=2000\nsyncLimit=5\ninitLimit=10\ndataDir=/tmp/x\n")?;
+        assert_eq!(
+            timing(&c),
+            Timing {
+                heartbeat: 50,
+                election_min: 300,
+                election_max: 400,
+                rpc_timeout: 10_000,
+            }
+        );
+        let c = Config::parse(
+            "tickTime=20\nsyncLimit=2\nwarren.raftHeartbeatMs=100\ndataDir=/tmp/x\n",
+        )?;
+        let t = timing(&c);
+        assert_eq!((t.heartbeat, t.election_max), (100, 800));
+        assert_eq!(t.rpc_timeout, 800, "never shorter than an election timeout");
+        Ok(())
+    }
 }
