@@ -79,23 +79,7 @@ openraft::declare_raft_types!(
         R = (),
         NodeId = u64,
         Node = openraft::BasicNode,
-        Responder = Unanswered,
 );
-
-/// Raft's answer to a client write, which nobody waits for: committed txns reach their
-/// clients through the state machine. (openraft's default responder logs a warning for
-/// every answer nobody receives, that is for every entry.)
-pub struct Unanswered;
-
-impl openraft::raft::responder::Responder<Warren> for Unanswered {
-    type Receiver = ();
-
-    fn from_app_data(app_data: Command) -> (Command, Self, ()) {
-        (app_data, Unanswered, ())
-    }
-
-    fn send(self, _result: openraft::raft::ClientWriteResult<Warren>) {}
-}
 
 /// A Raft log id of this group.
 pub type LogId = openraft::LogId<u64>;

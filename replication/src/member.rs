@@ -110,8 +110,10 @@ pub struct Role {
     pub quorum_size: usize,
     /// On a leader: the members it replicates to.
     pub learners: usize,
-    /// On a leader: those that have matched its log at least once.
+    /// On a leader: the voters that have matched its log at least once.
     pub synced_followers: usize,
+    /// On a leader: the observers (Raft learners) that have matched its log.
+    pub synced_observers: usize,
 }
 
 impl Role {
@@ -227,6 +229,7 @@ impl Member {
         };
         let member = Arc::new(member);
         tokio::spawn(confirm_quorum(member.clone()));
+        tokio::spawn(admit_observers(member.raft.clone(), cfg.peers.clone()));
         Ok((member, feed))
     }
 
@@ -304,17 +307,22 @@ impl Member {
         let voters: Vec<u64> = m.membership_config.voter_ids().collect();
         let replication = m.replication.as_ref();
         let others = replication.map_or(0, |r| r.keys().filter(|&&id| id != self.id).count());
-        let synced = replication.map_or(0, |r| {
-            r.iter()
-                .filter(|(id, matched)| **id != self.id && matched.is_some())
-                .count()
-        });
+        let synced = |voter: bool| {
+            replication.map_or(0, |r| {
+                r.iter()
+                    .filter(|(id, matched)| {
+                        **id != self.id && matched.is_some() && voters.contains(id) == voter
+                    })
+                    .count()
+            })
+        };
         Role {
             state: m.state,
             has_leader: m.current_leader.is_some(),
             quorum_size: voters.len(),
             learners: others,
-            synced_followers: synced,
+            synced_followers: synced(true),
+            synced_observers: synced(false),
         }
     }
 
@@ -376,6 +384,46 @@ async fn form_group(raft: &Raft, cfg: &MemberConfig) -> Result<(), ReplicationEr
             openraft::error::InitializeError::NotAllowed(_),
         )) => Ok(()),
         Err(e) => Err(ReplicationError::Raft(e.to_string())),
+    }
+}
+
+/// Makes the configured observers Raft learners of a group that has just formed.
+///
+/// A group forms with its voters only (openraft's `initialize`); whoever leads it first
+/// then adds zoo.cfg's observers, in one membership change each. That happens once: as
+/// soon as the membership has changed after formation, the membership in the log is the
+/// truth, and a rewritten zoo.cfg does not change it.
+async fn admit_observers(raft: Raft, peers: Vec<Peer>) {
+    let observers: Vec<Peer> = peers.into_iter().filter(|p| !p.voter).collect();
+    if observers.is_empty() {
+        return;
+    }
+    let mut metrics = raft.metrics();
+    loop {
+        let (leading, formation, known) = {
+            let m = metrics.borrow();
+            let formation = m.membership_config.log_id().is_none_or(|l| l.index == 0);
+            let known: Vec<u64> = m.membership_config.nodes().map(|(id, _)| *id).collect();
+            // The group's first membership must be committed before the next change:
+            // it is once this leader has applied an entry of its own term.
+            let settled = m
+                .last_applied
+                .is_some_and(|a| a.leader_id.term == m.current_term);
+            (m.state == ServerState::Leader && settled, formation, known)
+        };
+        if !formation {
+            return;
+        }
+        if leading {
+            for o in observers.iter().filter(|o| !known.contains(&o.id)) {
+                if let Err(e) = raft.add_learner(o.id, BasicNode::new(&o.addr), false).await {
+                    tracing::warn!(observer = o.id, error = %e, "could not add the observer");
+                }
+            }
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use super::{four_letter, free_port, wait_ruok, Warren};
 /// Members numbered 1..=n; `members[i]` has myid `i + 1`.
 pub struct Ensemble {
     pub members: Vec<Warren>,
+    /// Members `0..voters` are participants, the rest observers.
+    pub voters: usize,
 }
 
 impl Ensemble {
@@ -26,13 +28,35 @@ impl Ensemble {
         Ensemble::start_full(n, None, extra)
     }
 
+    /// `voters` participants (myid 1..=voters) and then `observers` observers.
+    pub fn start_observed(voters: usize, observers: usize) -> Ensemble {
+        Ensemble::start_roles(voters, observers, None, &|_| String::new())
+    }
+
     fn start_full(
         n: usize,
         wrapped: Option<(usize, &[&str])>,
         extra: &dyn Fn(usize) -> String,
     ) -> Ensemble {
+        Ensemble::start_roles(n, 0, wrapped, extra)
+    }
+
+    fn start_roles(
+        voters: usize,
+        observers: usize,
+        wrapped: Option<(usize, &[&str])>,
+        extra: &dyn Fn(usize) -> String,
+    ) -> Ensemble {
+        let n = voters + observers;
         let lines: String = (1..=n)
-            .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
+            .map(|id| {
+                let role = if id > voters { ":observer" } else { "" };
+                format!(
+                    "server.{id}=127.0.0.1:{}:{}{role}\n",
+                    free_port(),
+                    free_port()
+                )
+            })
             .collect();
         let mut members: Vec<Warren> = (0..n)
             .map(|i| Warren::unstarted(&format!("{lines}{}", extra(i))))
@@ -53,7 +77,7 @@ impl Ensemble {
                 m.log()
             );
         }
-        let e = Ensemble { members };
+        let e = Ensemble { members, voters };
         e.wait_leader(Duration::from_secs(20));
         e
     }
@@ -67,15 +91,20 @@ impl Ensemble {
     }
 
     /// Waits until exactly one running member says it leads and every other running one
-    /// follows; returns the leader's index.
+    /// follows or observes; returns the leader's index.
     pub fn wait_leader(&self, within: Duration) -> usize {
         let end = Instant::now() + within;
         loop {
             let modes: Vec<String> = (0..self.members.len()).map(|i| self.mode(i)).collect();
             let leaders: Vec<usize> = (0..modes.len()).filter(|&i| modes[i] == "leader").collect();
-            let others_follow = modes
-                .iter()
-                .all(|m| m == "leader" || m == "follower" || m.is_empty());
+            let others_follow = modes.iter().enumerate().all(|(i, m)| {
+                let role = if i < self.voters {
+                    "follower"
+                } else {
+                    "observer"
+                };
+                m == "leader" || m == role || m.is_empty()
+            });
             if leaders.len() == 1 && others_follow {
                 return leaders[0];
             }

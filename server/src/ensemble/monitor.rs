@@ -45,7 +45,7 @@ impl Ensemble {
                 ("last_proposal_size", last.into()),
                 ("synced_followers", (role.synced_followers as i64).into()),
                 ("synced_non_voting_followers", 0i64.into()),
-                ("synced_observers", 0i64.into()),
+                ("synced_observers", (role.synced_observers as i64).into()),
                 (
                     "pending_syncs",
                     self.pending_syncs.load(Ordering::Relaxed).into(),

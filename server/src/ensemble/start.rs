@@ -107,13 +107,6 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
             dd.myid_path().display()
         ))
     })?;
-    if let Some(observer) = lines.values().find(|l| l.observer) {
-        return Err(ensemble_error(format!(
-            "server.{} is an observer: observers are not supported yet; make it a \
-             participant or leave it out",
-            observer.id
-        )));
-    }
     let me = lines.get(&u64::from(myid)).cloned().ok_or_else(|| {
         ensemble_error(format!(
             "myid is {myid}, but the config has no server.{myid} line (it lists {})",
