@@ -103,3 +103,84 @@ class ReferenceServer:
 
 def reference_available():
     return os.path.exists(os.path.join(REFZK, "start.sh")) and shutil.which("java") is not None
+
+
+def srvr_mode(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"srvr")
+            out = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+    except OSError:
+        return ""
+    for line in out.decode(errors="replace").splitlines():
+        if line.startswith("Mode: "):
+            return line[len("Mode: "):]
+    return ""
+
+
+class WarrenEnsemble:
+    """Three (or `n`) Warren members on free ports, each with its myid; ready once one
+    leads and the others follow."""
+
+    def __init__(self, n=3):
+        self.dir = tempfile.mkdtemp(prefix="warren-ensemble-")
+        self.binary = os.environ.get("WARREN_BIN", os.path.join(ROOT, "target/release/warren"))
+        lines = "".join(f"server.{i}=127.0.0.1:{free_port()}:{free_port()}\n" for i in range(1, n + 1))
+        self.members = []
+        for i in range(1, n + 1):
+            d = os.path.join(self.dir, f"m{i}")
+            os.makedirs(os.path.join(d, "data"))
+            with open(os.path.join(d, "data", "myid"), "w") as f:
+                f.write(f"{i}\n")
+            port = free_port()
+            cfg = os.path.join(d, "zoo.cfg")
+            with open(cfg, "w") as f:
+                f.write(
+                    "tickTime=2000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\n"
+                    f"dataDir={d}/data\nclientPort={port}\n{lines}"
+                )
+            self.members.append({"port": port, "cfg": cfg, "dir": d, "proc": None})
+        for m in self.members:
+            self.start(m)
+        deadline = time.time() + 30
+        while True:
+            modes = [srvr_mode(m["port"]) for m in self.members if m["proc"]]
+            if modes.count("leader") == 1 and all(x in ("leader", "follower") for x in modes):
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"no leader in {self.dir}: {modes}")
+            time.sleep(0.1)
+
+    def start(self, m):
+        log = open(os.path.join(m["dir"], "server.log"), "a")
+        m["proc"] = subprocess.Popen(
+            [self.binary, "--config", m["cfg"]],
+            stdout=subprocess.DEVNULL, stderr=log,
+            env=dict(os.environ, RUST_BACKTRACE="0", RUST_LOG="warn"),
+        )
+
+    @property
+    def address(self):
+        return ",".join(f"127.0.0.1:{m['port']}" for m in self.members)
+
+    def kill(self, port):
+        """Kills the member serving `port` (SIGKILL), as a crash would."""
+        for m in self.members:
+            if m["port"] == port and m["proc"]:
+                m["proc"].kill()
+                m["proc"].wait(timeout=10)
+                m["proc"] = None
+                return
+        raise KeyError(port)
+
+    def close(self):
+        for m in self.members:
+            if m["proc"]:
+                m["proc"].kill()
+                m["proc"].wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -129,3 +129,27 @@ fn curator_recipes_run_on_warren_as_on_zookeeper() {
         assert_eq!(ours, theirs, "Curator: Warren and the reference differ");
     }
 }
+
+/// The same recipes against a three-member Warren ensemble, every member in the connect
+/// string (each session on a member of the client's choosing): the output must be a
+/// standalone Warren's, which the test above holds to the reference's.
+#[test]
+fn curator_recipes_run_on_a_warren_ensemble_as_on_a_single_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cp = classpath();
+    let classes = compile(dir.path(), &cp);
+    let single = Warren::start();
+    let expected = check(&classes, &cp, &single.addr());
+    let e = common::ensemble::Ensemble::start(3);
+    let hosts = e
+        .members
+        .iter()
+        .map(|m| m.addr())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        check(&classes, &cp, &hosts),
+        expected,
+        "Curator on the ensemble"
+    );
+}

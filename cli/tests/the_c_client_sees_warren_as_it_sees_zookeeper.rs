@@ -223,3 +223,23 @@ fn the_c_client_sees_warren_as_it_sees_zookeeper() {
         );
     }
 }
+
+/// The same program against a three-member Warren ensemble, given every member in its
+/// connect string: each of its sessions lands on a member of the C client's choosing, so
+/// the watch and the ephemeral cross members. It must print what a standalone Warren
+/// (checked above against the reference) prints.
+#[test]
+fn the_c_client_sees_a_warren_ensemble_as_it_sees_a_single_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = compile(dir.path());
+    let single = Warren::start();
+    let expected = zkcheck(&bin, &single.addr());
+    let e = common::ensemble::Ensemble::start(3);
+    let hosts = e
+        .members
+        .iter()
+        .map(|m| m.addr())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(zkcheck(&bin, &hosts), expected, "zkcheck on the ensemble");
+}

@@ -35,3 +35,12 @@ def any_server(request):
 def run(coro, timeout=60):
     """Runs one test's coroutine, failing it (not hanging) past `timeout` seconds."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    from servers import WarrenEnsemble
+
+    e = WarrenEnsemble(3)
+    yield e
+    e.close()

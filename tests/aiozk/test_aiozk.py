@@ -253,3 +253,36 @@ def test_a_data_watch_survives_a_server_restart(warren):
         proxy.cut()
 
     run(watch_survives_a_dropped_connection(warren.address, restart))
+
+
+def test_a_data_watch_moves_with_its_session_to_another_member(ensemble):
+    """Three members in the connect string; the member the client is on is killed. The
+    client reconnects to another member in the same session and sets its watch there
+    again; it fires for a change made afterwards (at the latest), and the client's
+    ephemeral node lives on."""
+
+    async def go():
+        c = await client(ensemble.address, session_timeout=10)
+        path, eph = unique(), unique()
+        await c.create(path, b"v0")
+        await c.create(eph, b"e", ephemeral=True)
+        fired = c.wait_for_events([WatchEvent.DATA_CHANGED], path)
+        assert await c.get_data(path, watch=True) == b"v0"
+        session, old = c.session.session_id, c.session.conn
+        ensemble.kill(old.port)
+        other_members = ",".join(
+            f"127.0.0.1:{m['port']}" for m in ensemble.members if m["proc"]
+        )
+        other = await client(other_members, session_timeout=10)
+        await wait_reconnected(c, old, within=60)
+        assert c.session.session_id == session
+        assert c.session.conn.port != old.port
+        await other.set_data(path, b"v1")
+        await asyncio.wait_for(asyncio.shield(fired), 10)
+        assert await asyncio.wait_for(c.get_data(path), 10) == b"v1"
+        assert await other.exists(eph), "the ephemeral outlives its member"
+        await other.delete(path)
+        await other.close()
+        await asyncio.wait_for(c.close(), 10)
+
+    run(go(), timeout=120)
