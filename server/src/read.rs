@@ -8,7 +8,7 @@
 //! that reply arrives, so an event ahead of it would be lost for good.
 
 use warren_engine::ReadSeq;
-use warren_proto::consts::{add_watch_mode, event, perms, watcher_type, xid};
+use warren_proto::consts::{add_watch_mode, event, perms, watcher_type};
 use warren_proto::request::OpResult;
 use warren_proto::{
     AddWatchRequest, AllChildrenNumberResponse, Children2Response, ChildrenResponse, ClientInfo,
@@ -361,7 +361,17 @@ impl Reader<'_> {
     /// one-shot watch is spent, exactly as if the client had stayed connected. (ZooKeeper
     /// does not check these events; a deleted node's event carries no ACL to check, and
     /// tells no more than `exists` does.)
-    pub fn answer_set_watches(&self, relative_zxid: i64, lists: &[Vec<String>; 5]) -> i64 {
+    ///
+    /// The reply carries the request's own xid, as ZooKeeper's does (only a ping's reply
+    /// has a fixed xid). Java's client happens to send setWatches under −8, but aiozk
+    /// sends it under its next ordinary xid and matches the reply by that xid: a fixed −8
+    /// matched nothing, and aiozk dropped the connection in the middle of reconnecting.
+    pub fn answer_set_watches(
+        &self,
+        xid: i32,
+        relative_zxid: i64,
+        lists: &[Vec<String>; 5],
+    ) -> i64 {
         let _g = self.shared.tree_lock.read();
         let [data, exist, child, persistent, recursive] = lists;
         if let Err(e) = self.set_watches(relative_zxid, data, exist, child, persistent, recursive) {
@@ -369,7 +379,7 @@ impl Reader<'_> {
         }
         let zxid = self.shared.last_zxid();
         self.out
-            .send_frame(reply_frame(xid::SET_WATCHES, zxid, ErrorCode::OK, &[]));
+            .send_frame(reply_frame(xid, zxid, ErrorCode::OK, &[]));
         zxid
     }
 

@@ -112,7 +112,7 @@ async fn answer(conn: &Conn, xid: i32, op: i32, kind: Pending) -> Option<Answer>
         Pending::SetWatches {
             relative_zxid,
             lists,
-        } => set_watches(conn, relative_zxid, &lists),
+        } => set_watches(conn, xid, relative_zxid, &lists),
     })
 }
 
@@ -148,9 +148,9 @@ fn read(conn: &Conn, xid: i32, req: &Request) -> Answer {
     }
 }
 
-fn set_watches(conn: &Conn, relative_zxid: i64, lists: &[Vec<String>; 5]) -> Answer {
+fn set_watches(conn: &Conn, xid: i32, relative_zxid: i64, lists: &[Vec<String>; 5]) -> Answer {
     let who = conn.who.lock().clone();
-    let zxid = reader(conn, &who).answer_set_watches(relative_zxid, lists);
+    let zxid = reader(conn, &who).answer_set_watches(xid, relative_zxid, lists);
     Answer {
         frame: None,
         zxid,
