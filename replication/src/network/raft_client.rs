@@ -11,6 +11,14 @@
 //! next call waits for it, drops its answer and takes the connection back. An exchange
 //! that takes longer than the RPC timeout (`syncLimit` ticks, as ZooKeeper lets a
 //! follower lag) closes the connection.
+//!
+//! A follower whose every append takes longer than a heartbeat (a slow disk, a big
+//! batch) would then never be heard to succeed: each retry waits for the abandoned
+//! exchange and is abandoned in turn. So when the abandoned exchange appended entries
+//! after the same `prev_log_id` in the same term and succeeded, its answer is used for
+//! the retry: the retry's entries start with the same ones (Raft's log matching), so the
+//! follower holds at least those, and the call answers `PartialSuccess` up to them (or
+//! `Success` when they cover the whole retry), as openraft allows a network to do.
 
 use std::io;
 use std::time::Duration;
@@ -23,7 +31,7 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::BasicNode;
+use openraft::{BasicNode, LogId, Vote};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -66,8 +74,40 @@ pub struct PeerClient {
     rpc_timeout: Duration,
     /// The connection when no exchange holds it.
     idle: Option<TcpStream>,
-    /// The exchange that holds the connection now.
-    busy: Option<JoinHandle<Exchanged>>,
+    /// The exchange that holds the connection now, and what it appended.
+    busy: Option<(JoinHandle<Exchanged>, Option<Appended>)>,
+}
+
+/// What an AppendEntries asked the follower to store: entries after `prev` up to `last`,
+/// for the leader of `vote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Appended {
+    vote: Vote<u64>,
+    prev: Option<LogId<u64>>,
+    last: LogId<u64>,
+}
+
+impl Appended {
+    fn of(rpc: &AppendEntriesRequest<Warren>) -> Option<Appended> {
+        Some(Appended {
+            vote: rpc.vote,
+            prev: rpc.prev_log_id,
+            last: rpc.entries.last()?.log_id,
+        })
+    }
+
+    /// The answer `rpc` may be given because this append succeeded.
+    fn answer_for(&self, rpc: &AppendEntriesRequest<Warren>) -> Option<AppendEntriesResponse<u64>> {
+        if rpc.vote != self.vote || rpc.prev_log_id != self.prev {
+            return None;
+        }
+        let last = rpc.entries.last().map(|e| e.log_id);
+        Some(if last.is_none_or(|l| l.index <= self.last.index) {
+            AppendEntriesResponse::Success
+        } else {
+            AppendEntriesResponse::PartialSuccess(Some(self.last))
+        })
+    }
 }
 
 type Rpc<T, E = openraft::error::Infallible> =
@@ -108,15 +148,29 @@ impl PeerClient {
     ) -> Result<RaftResponse, CallError> {
         let request = frame::encode(req).map_err(CallError::Network)?;
         self.wait_for_earlier_exchange().await;
+        self.send(req, request, timeout).await
+    }
+
+    /// Sends one encoded request on an idle (or new) connection and waits for its answer.
+    async fn send(
+        &mut self,
+        req: &RaftRequest,
+        request: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<RaftResponse, CallError> {
         let conn = match self.idle.take() {
             Some(c) => c,
             None => connect(&self.addr, self.me, Channel::Raft)
                 .await
                 .map_err(CallError::Unreachable)?,
         };
-        let busy = self
+        let appended = match req {
+            RaftRequest::Append(rpc) => Appended::of(rpc),
+            _ => None,
+        };
+        let (busy, _) = self
             .busy
-            .insert(tokio::spawn(exchange(conn, request, timeout)));
+            .insert((tokio::spawn(exchange(conn, request, timeout)), appended));
         let (conn, answer) = match busy.await {
             Ok(done) => done,
             Err(e) => (None, Err(io::Error::other(e))),
@@ -126,14 +180,36 @@ impl PeerClient {
         answer.map_err(CallError::Network)
     }
 
-    /// Waits for an exchange whose caller gave up, drops its answer (nobody asked for
-    /// it any more) and takes its connection back.
-    async fn wait_for_earlier_exchange(&mut self) {
-        if let Some(busy) = self.busy.as_mut() {
-            let conn = busy.await.ok().and_then(|(conn, _)| conn);
-            self.busy = None;
-            self.idle = conn;
+    /// Waits for an exchange whose caller gave up and takes its connection back. Returns
+    /// what it appended when the follower stored it.
+    async fn wait_for_earlier_exchange(&mut self) -> Option<Appended> {
+        let (busy, appended) = self.busy.as_mut()?;
+        let appended = *appended;
+        let (conn, answer) = busy.await.unwrap_or((None, Err(io::Error::other("lost"))));
+        self.busy = None;
+        self.idle = conn;
+        match answer {
+            Ok(RaftResponse::Append(Ok(AppendEntriesResponse::Success))) => appended,
+            _ => None,
         }
+    }
+
+    /// An AppendEntries: answered from an abandoned exchange that already stored its
+    /// first entries, or sent.
+    async fn append(
+        &mut self,
+        rpc: AppendEntriesRequest<Warren>,
+    ) -> Result<RaftResponse, CallError> {
+        if let Some(answer) = self
+            .wait_for_earlier_exchange()
+            .await
+            .and_then(|done| done.answer_for(&rpc))
+        {
+            return Ok(RaftResponse::Append(Ok(answer)));
+        }
+        let req = RaftRequest::Append(rpc);
+        let request = frame::encode(&req).map_err(CallError::Network)?;
+        self.send(&req, request, self.rpc_timeout).await
     }
 
     fn fail<E: std::error::Error>(
@@ -165,7 +241,7 @@ impl RaftNetwork<Warren> for PeerClient {
         rpc: AppendEntriesRequest<Warren>,
         _option: RPCOption,
     ) -> Rpc<AppendEntriesResponse<u64>> {
-        match self.call(&RaftRequest::Append(rpc), self.rpc_timeout).await {
+        match self.append(rpc).await {
             Ok(RaftResponse::Append(r)) => self.remote(r),
             Ok(_) => Err(self.mismatch()),
             Err(e) => Err(self.fail(e)),
@@ -205,7 +281,7 @@ mod tests {
 
     use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
     use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse};
-    use openraft::{BasicNode, Vote};
+    use openraft::{BasicNode, CommittedLeaderId, Entry, EntryPayload, LogId, Vote};
     use tokio::net::TcpListener;
 
     use super::Factory;
@@ -235,6 +311,67 @@ mod tests {
                 AppendEntriesResponse::Success
             };
             first = false;
+            frame::write(&mut s, &RaftResponse::Append(Ok(answer))).await?;
+        }
+    }
+
+    fn append(last: u64) -> AppendEntriesRequest<crate::Warren> {
+        let entries = (1..=last)
+            .map(|index| Entry {
+                log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+                payload: EntryPayload::Blank,
+            })
+            .collect();
+        AppendEntriesRequest {
+            entries,
+            ..heartbeat()
+        }
+    }
+
+    /// A follower slower than openraft's patience stores entries 1 and 2; the retry, with
+    /// entries 1 to 3, is answered "stored up to 2" at once, so the leader makes progress
+    /// however slow each exchange is.
+    #[tokio::test]
+    async fn a_retry_is_answered_by_the_abandoned_append_that_stored_its_first_entries() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(slow_peer_that_stores(listener));
+        let mut factory = Factory {
+            me: 1,
+            rpc_timeout: Duration::from_secs(5),
+        };
+        let mut client = factory.new_client(2, &BasicNode { addr }).await;
+        let option = || RPCOption::new(Duration::from_millis(50));
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(50),
+            client.append_entries(append(2), option()),
+        )
+        .await;
+        assert!(
+            abandoned.is_err(),
+            "the first call should have been cut off"
+        );
+        let retry = client.append_entries(append(3), option()).await;
+        let two = LogId::new(CommittedLeaderId::new(1, 1), 2);
+        assert!(
+            matches!(retry, Ok(AppendEntriesResponse::PartialSuccess(Some(l))) if l == two),
+            "the retry got {retry:?}"
+        );
+        let covered = client.append_entries(append(1), option()).await;
+        assert!(
+            matches!(covered, Ok(AppendEntriesResponse::Success)),
+            "a request the follower answered itself: {covered:?}"
+        );
+    }
+
+    /// A peer that answers every AppendEntries with "success" after 200 ms.
+    async fn slow_peer_that_stores(listener: TcpListener) -> std::io::Result<()> {
+        let (mut s, _) = listener.accept().await?;
+        let _: Hello = frame::read(&mut s).await?;
+        loop {
+            let _: RaftRequest = frame::read(&mut s).await?;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let answer = AppendEntriesResponse::Success;
             frame::write(&mut s, &RaftResponse::Append(Ok(answer))).await?;
         }
     }
