@@ -100,6 +100,10 @@ pub struct Config {
     /// Check every fast-path apply against the apply function (`warren.verifyApply`; on
     /// in debug builds and in the test suite).
     pub verify_apply: bool,
+    /// Testing only, never in production: `warren.unsafe.testFault=stale-reads` makes one
+    /// getData in five answer from the tree as it was a few txns ago, so that the
+    /// reliability harness can be seen to catch stale reads.
+    pub stale_reads_fault: bool,
     /// Requests outstanding in the whole server before it stops reading from clients
     /// (`globalOutstandingLimit`, ZooKeeper's default 1000).
     pub global_outstanding_limit: usize,
@@ -156,6 +160,7 @@ impl Default for Config {
             metrics_http_port: None,
             metrics_http_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             verify_apply: false,
+            stale_reads_fault: false,
             extra: BTreeMap::new(),
         }
     }
@@ -347,6 +352,10 @@ impl Config {
             "warren.raftHeartbeatMs" => self.raft_heartbeat_ms = num(key, v, 1)?,
             "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
             "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
+            "warren.unsafe.testFault" => match v {
+                "stale-reads" => self.stale_reads_fault = true,
+                _ => return Err(bad(key, v, "the only test fault is stale-reads")),
+            },
             "globalOutstandingLimit" => self.global_outstanding_limit = num(key, v, 1)?,
             "warren.connectionOutstandingLimit" => {
                 self.connection_outstanding_limit = Some(num(key, v, 1)?)

@@ -282,13 +282,28 @@ impl Reader<'_> {
         &self,
         r: &PathWatchRequest,
     ) -> Result<Result<(warren_proto::Data, warren_proto::Stat), ErrorCode>, TreeError> {
-        let n = tri!(self.node(&r.path)?.ok_or(ErrorCode::NO_NODE));
+        let n = if self.shared.config.stale_reads_fault && !r.watch && rand::random::<u8>() < 52 {
+            self.stale().node(&r.path)?
+        } else {
+            self.node(&r.path)?
+        };
+        let n = tri!(n.ok_or(ErrorCode::NO_NODE));
         tri!(self.acl_check(&n, perms::READ)?);
         if r.watch {
             self.shared.watches.add(self.conn, WatchKind::Data, &r.path);
         }
         let stat = n.client_stat();
         Ok(Ok((n.data, stat)))
+    }
+
+    /// A reader of the tree as it was three txns ago: the planted bug of
+    /// `warren.unsafe.testFault=stale-reads`, for the reliability harness's own test.
+    fn stale(&self) -> Reader<'_> {
+        let then = self.shared.last_zxid().saturating_sub(3).max(0) as u64;
+        Reader {
+            at: ReadSeq::At(then),
+            ..*self
+        }
     }
 
     fn get_children(
