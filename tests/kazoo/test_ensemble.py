@@ -120,6 +120,12 @@ def _client(hosts):
     return c
 
 
+def _member_of(ensemble, client, candidates):
+    """The member (of `candidates`) whose client port `client` is connected to."""
+    port = client._connection._socket.getpeername()[1]
+    return next(i for i in candidates if ensemble.addr(i).endswith(f":{port}"))
+
+
 def test_a_session_moves_with_its_ephemeral_and_its_watch(ensemble):
     leader = ensemble.leader()
     a, b = [i for i in range(3) if i != leader][:2]
@@ -127,10 +133,13 @@ def test_a_session_moves_with_its_ephemeral_and_its_watch(ensemble):
     writer = _client(ensemble.addr(leader))
     c.create("/eph", b"x", ephemeral=True)
     writer.create("/watched", b"0")
+    # The create was acknowledged by the leader; c's member may not have applied it yet
+    # (ZooKeeper promises no more across clients), so c syncs before it reads.
+    c.sync("/watched")
     fired = threading.Event()
     c.get("/watched", watch=lambda ev: fired.set())
     session = c.client_id
-    ensemble.kill(a)
+    ensemble.kill(_member_of(ensemble, c, (a, b)))
     deadline = time.time() + 20
     while True:
         try:
