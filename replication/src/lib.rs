@@ -14,6 +14,9 @@
 //!   its zxid there ([`zxid`]).
 //! - [`network`]: peer connections on the quorum port: Raft's RPCs, and an application
 //!   channel the server uses to forward writes to the leader.
+//! - [`snapshot`]: the engine's state at one zxid in a checksummed file, built by every
+//!   member so that its log can be purged, and installed on a member that lags behind
+//!   what the leader's log still holds.
 //! - [`member`]: one server's membership in the group: starting Raft, forming the group
 //!   from the configured servers, and the handles the server uses.
 
@@ -26,15 +29,15 @@ pub mod log_store;
 pub mod member;
 pub mod meta;
 pub mod network;
+pub mod snapshot;
 pub mod state_machine;
 pub mod zxid;
-
-use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
 pub use member::{Member, MemberConfig, Peer, Role};
-pub use state_machine::{CommittedTxn, Feed};
+pub use snapshot::Install;
+pub use state_machine::{CommittedTxn, Delivery, Feed};
 
 /// One txn of a [`Command`]: the proposer's number for it, and the txn encoded as the
 /// txn log holds it (`LoggedTxn::encode`); its header's zxid is assigned at commit.
@@ -79,6 +82,7 @@ openraft::declare_raft_types!(
         R = (),
         NodeId = u64,
         Node = openraft::BasicNode,
+        SnapshotData = tokio::fs::File,
 );
 
 /// A Raft log id of this group.

@@ -258,7 +258,9 @@ impl RaftLogStorage<Warren> for LogStore {
 
     async fn get_log_state(&mut self) -> StoreResult<LogState<Warren>> {
         let purged = self.inner.vote.lock().purged;
-        let last = (*self.inner.last_log_id.lock()).or(purged);
+        // After a snapshot install the log may hold only entries below the purged point
+        // (they stay in the active segment until it is purged too), or none.
+        let last = (*self.inner.last_log_id.lock()).max(purged);
         Ok(LogState {
             last_purged_log_id: purged,
             last_log_id: last,

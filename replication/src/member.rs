@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use tokio::net::TcpListener;
+use warren_engine::Engine;
 use warren_wal::Wal;
 
 use crate::log_store::LogStore;
@@ -49,6 +50,10 @@ pub struct MemberConfig {
     pub election_timeout_max_ms: u64,
     /// How long one exchange with a peer may take before its connection is closed.
     pub rpc_timeout_ms: u64,
+    /// A snapshot is built after this many log entries since the last one (zoo.cfg's
+    /// `snapCount`); the log is then purged up to `logs_to_keep` entries before it.
+    pub snapshot_every: u64,
+    pub logs_to_keep: u64,
 }
 
 /// The last, smallest and largest proposal in bytes (-1 before the first, as ZooKeeper
@@ -154,8 +159,10 @@ fn raft_config(cfg: &MemberConfig) -> Result<Config, ReplicationError> {
         heartbeat_interval: cfg.heartbeat_ms,
         election_timeout_min: cfg.election_timeout_min_ms,
         election_timeout_max: cfg.election_timeout_max_ms,
-        // The log is kept whole until snapshot transfer exists.
-        snapshot_policy: SnapshotPolicy::Never,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(1)),
+        max_in_snapshot_log_to_keep: cfg.logs_to_keep,
+        // Each chunk of a snapshot is one exchange with the peer.
+        install_snapshot_timeout: cfg.rpc_timeout_ms,
         max_payload_entries: 256,
         ..Config::default()
     }
@@ -164,8 +171,9 @@ fn raft_config(cfg: &MemberConfig) -> Result<Config, ReplicationError> {
 }
 
 impl Member {
-    /// Starts Raft over `wal` (the txn log) and `meta_dir` (`<dataDir>/raft`), with the
-    /// engine's last applied zxid `engine_zxid`, and binds the quorum port. Returns the
+    /// Starts Raft over `wal` (the txn log) and `meta_dir` (`<dataDir>/raft`), with
+    /// `engine` (the state, snapshots are built from and installed into) and its last
+    /// applied zxid `engine_zxid`, and binds the quorum port. Returns the
     /// member and the feed of committed txns for the applier.
     ///
     /// # Errors
@@ -173,13 +181,14 @@ impl Member {
     pub async fn start(
         cfg: MemberConfig,
         wal: Wal,
+        engine: Engine,
         meta_dir: &Path,
         engine_zxid: i64,
         app: Arc<dyn AppService>,
     ) -> Result<(Arc<Member>, Feed), ReplicationError> {
         let meta = MetaDir::open(meta_dir)?;
         let log = LogStore::open(wal, meta.clone())?;
-        let (sm, feed, terms) = StateMachine::open(meta, engine_zxid)?;
+        let (sm, feed, terms) = StateMachine::open(meta, engine, engine_zxid)?;
         let config = Arc::new(raft_config(&cfg)?);
         let factory = Factory {
             me: cfg.id,

@@ -6,6 +6,8 @@
 //! - `terms.jsonl`: one line per term, where the term's entries start in the log. Lines
 //!   are facts about the committed log, which never changes, so they are only appended.
 //! - `membership.jsonl`: every membership the state machine applied, in log order.
+//! - the snapshot files ([`crate::snapshot`]). Installing a snapshot replaces
+//!   `terms.jsonl` and `membership.jsonl` with the snapshot's (atomically, each).
 //!
 //! A last line without its newline is a torn append and is ignored; any other line that
 //! does not parse stops start-up with the file and line named.
@@ -127,6 +129,26 @@ impl MetaDir {
             self.sync_dir()?;
         }
         Ok(())
+    }
+
+    /// Replaces `name` with `records`, one per line, atomically and durably.
+    ///
+    /// # Errors
+    /// Write, fsync or rename failures.
+    pub fn replace_lines<T: Serialize>(
+        &self,
+        name: &str,
+        records: &[T],
+    ) -> Result<(), ReplicationError> {
+        let mut text = Vec::new();
+        for r in records {
+            serde_json::to_writer(&mut text, r).map_err(|e| ReplicationError::Corrupt {
+                path: self.dir.join(name),
+                reason: e.to_string(),
+            })?;
+            text.push(b'\n');
+        }
+        self.replace(name, &text)
     }
 
     /// Every record of `name`, in order (none when the file does not exist).

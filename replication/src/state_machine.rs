@@ -4,14 +4,19 @@
 //! reports as applied is what the engine holds.
 //!
 //! The applier tells the bridge it is done with a txn by asking for the next one
-//! ([`Feed::next_txn`]), which keeps the server's side a plain loop.
+//! ([`Feed::next_delivery`]), which keeps the server's side a plain loop.
 //!
 //! After a restart the applied point is the last entry the engine holds in full, found
-//! from its last zxid; Raft re-applies what follows once it learns the commit point, and
-//! the txns of a partly applied entry that the engine already holds are skipped. Blank
-//! and membership entries change no znode; the memberships are kept in `raft/`. An entry
-//! whose command names another term than its own is void (see [`Command`]).
+//! from its last zxid (or the current snapshot's, when the engine holds it); Raft
+//! re-applies what follows once it learns the commit point, and the txns of a partly
+//! applied entry that the engine already holds are skipped. Blank and membership
+//! entries change no znode; the memberships are kept in `raft/`. An entry whose command
+//! names another term than its own is void (see [`Command`]).
+//!
+//! Snapshots ([`crate::snapshot`]) are built from a pinned engine while applies go on,
+//! and installed by the applier, handed an [`Install`] through the same feed.
 
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -20,19 +25,29 @@ use openraft::{
     StoredMembership,
 };
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use warren_engine::Engine;
 
 use crate::meta::MetaDir;
+use crate::snapshot::{self, Header, Install};
 use crate::zxid::TermStarts;
 use crate::{Command, Entry, LogId, ReplicationError, Warren};
 
-const MEMBERSHIPS: &str = "membership.jsonl";
+pub(crate) const MEMBERSHIPS: &str = "membership.jsonl";
 
 type StoreResult<T> = Result<T, StorageError<u64>>;
 
 fn sm_err(e: impl std::fmt::Display) -> StorageError<u64> {
     StorageError::from_io_error(
         ErrorSubject::StateMachine,
+        ErrorVerb::Write,
+        std::io::Error::other(e.to_string()),
+    )
+}
+
+fn snap_err(e: impl std::fmt::Display) -> StorageError<u64> {
+    StorageError::from_io_error(
+        ErrorSubject::Snapshot(None),
         ErrorVerb::Write,
         std::io::Error::other(e.to_string()),
     )
@@ -51,23 +66,34 @@ pub struct CommittedTxn {
     pub ends_entry: bool,
 }
 
+/// What the applier is handed next.
+#[derive(Debug)]
+pub enum Delivery {
+    /// A committed txn to apply.
+    Txn(CommittedTxn),
+    /// The leader's snapshot, to replace the whole state with.
+    Install(Install),
+}
+
 /// The applier's end of the bridge.
 pub struct Feed {
-    rx: mpsc::Receiver<CommittedTxn>,
+    rx: mpsc::Receiver<Delivery>,
     done: watch::Sender<u64>,
     /// The entry of the txn returned last, if that txn ends it.
     ending: Option<u64>,
 }
 
 impl Feed {
-    /// Marks the txn returned last as applied and blocks for the next one; `None` once
-    /// Raft has stopped.
-    pub fn next_txn(&mut self) -> Option<CommittedTxn> {
+    /// Marks what was returned last as done and blocks for the next delivery; `None`
+    /// once Raft has stopped.
+    pub fn next_delivery(&mut self) -> Option<Delivery> {
         if let Some(index) = self.ending.take() {
             self.done.send_replace(index + 1);
         }
         let next = self.rx.recv().ok()?;
-        self.ending = next.ends_entry.then_some(next.log_id.index);
+        if let Delivery::Txn(t) = &next {
+            self.ending = t.ends_entry.then_some(t.log_id.index);
+        }
         Some(next)
     }
 }
@@ -78,28 +104,39 @@ pub type SharedTerms = Arc<Mutex<TermStarts>>;
 /// Raft's state machine.
 pub struct StateMachine {
     meta: MetaDir,
+    engine: Engine,
     terms: SharedTerms,
     last_applied: Option<LogId>,
     memberships: Vec<StoredMembership<u64, openraft::BasicNode>>,
-    feed: mpsc::Sender<CommittedTxn>,
+    feed: mpsc::Sender<Delivery>,
     /// One past the index of the last entry whose txns the applier finished.
     applied: watch::Receiver<u64>,
-    /// The engine's last zxid at start-up: txns up to it are not applied again.
+    /// The engine's last zxid at start-up (or after an install): txns up to it are not
+    /// applied again.
     engine_zxid: i64,
 }
 
 impl StateMachine {
-    /// The state machine over an engine whose last applied zxid is `engine_zxid`, and
+    /// The state machine over `engine`, whose last applied zxid is `engine_zxid`, and
     /// the applier's feed.
     ///
     /// # Errors
     /// When `raft/` cannot be read.
     pub fn open(
         meta: MetaDir,
+        engine: Engine,
         engine_zxid: i64,
     ) -> Result<(StateMachine, Feed, SharedTerms), ReplicationError> {
         let terms = TermStarts::load(&meta)?;
-        let last_applied = terms.applied_through(engine_zxid);
+        let mut last_applied = terms.applied_through(engine_zxid);
+        if let Some(h) = snapshot::current(&meta)? {
+            // The engine was flushed through the snapshot's zxid before the snapshot
+            // existed, so when it holds that zxid it holds every entry the snapshot
+            // covers (including blank ones after its last txn).
+            if h.zxid <= engine_zxid && h.meta.last_log_id > last_applied {
+                last_applied = h.meta.last_log_id;
+            }
+        }
         let memberships = meta.read_lines(MEMBERSHIPS)?;
         let (tx, rx) = mpsc::channel();
         let first = last_applied.map_or(0, |l| l.index + 1);
@@ -107,6 +144,7 @@ impl StateMachine {
         let terms = Arc::new(Mutex::new(terms));
         let sm = StateMachine {
             meta,
+            engine,
             terms: terms.clone(),
             last_applied,
             memberships,
@@ -186,15 +224,91 @@ impl StateMachine {
         last.ends_entry = true;
         for t in txns {
             self.feed
-                .send(t)
+                .send(Delivery::Txn(t))
                 .map_err(|_| sm_err("the applier has stopped"))?;
         }
         Ok(Some(log_id.index))
     }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.meta.path().join(name)
+    }
+
+    /// Installs the received snapshot `meta` (see [`crate::snapshot`]): verified, made
+    /// current, the log facts replaced, then the engine rewritten by the applier.
+    async fn install(&mut self, meta: &SnapshotMeta<u64, openraft::BasicNode>) -> StoreResult<()> {
+        let received = self.path(snapshot::RECEIVING);
+        let current = self.path(snapshot::CURRENT);
+        let pending = self.path(snapshot::PENDING);
+        let header = blocking({
+            let received = received.clone();
+            move || snapshot::file::verify(&received)
+        })
+        .await?;
+        if header.meta.last_log_id != meta.last_log_id {
+            return Err(snap_err(format!(
+                "the received snapshot is of {:?}, not of {:?} as announced",
+                header.meta.last_log_id, meta.last_log_id
+            )));
+        }
+        tracing::warn!(
+            last_log_id = ?meta.last_log_id,
+            zxid = format_args!("{:#x}", header.zxid),
+            "installing the leader's snapshot: this member lags behind what the leader's \
+             log still holds"
+        );
+        std::fs::write(&pending, meta.snapshot_id.as_bytes()).map_err(snap_err)?;
+        std::fs::rename(&received, &current).map_err(snap_err)?;
+        snapshot::sync_parent(&current).map_err(snap_err)?;
+        snapshot::write_log_facts(&self.meta, &header).map_err(snap_err)?;
+        self.terms
+            .lock()
+            .replace(&self.meta, &header.terms)
+            .map_err(snap_err)?;
+        self.memberships = header.memberships.clone();
+        let (done, finished) = oneshot::channel();
+        let job = Install::new(self.engine.clone(), current, header.zxid, done);
+        self.feed
+            .send(Delivery::Install(job))
+            .map_err(|_| sm_err("the applier has stopped"))?;
+        finished
+            .await
+            .map_err(|_| sm_err("the applier has stopped"))?
+            .map_err(snap_err)?;
+        snapshot::remove_marker(&pending).map_err(snap_err)?;
+        self.last_applied = meta.last_log_id;
+        self.engine_zxid = header.zxid;
+        Ok(())
+    }
+}
+
+/// Runs `f` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ReplicationError> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(snap_err)?
+        .map_err(snap_err)
+}
+
+/// The current snapshot of `meta`, opened for streaming.
+async fn open_current(meta: &MetaDir) -> StoreResult<Option<Snapshot<Warren>>> {
+    let m = meta.clone();
+    let Some(header) = blocking(move || snapshot::current(&m)).await? else {
+        return Ok(None);
+    };
+    let file = tokio::fs::File::open(snapshot::path(meta, snapshot::CURRENT))
+        .await
+        .map_err(snap_err)?;
+    Ok(Some(Snapshot {
+        meta: header.meta,
+        snapshot: Box::new(file),
+    }))
 }
 
 impl RaftStateMachine<Warren> for StateMachine {
-    type SnapshotBuilder = NoSnapshots;
+    type SnapshotBuilder = Builder;
 
     async fn applied_state(
         &mut self,
@@ -224,45 +338,87 @@ impl RaftStateMachine<Warren> for StateMachine {
         Ok(replies)
     }
 
+    /// Called between applies, so the engine holds exactly the entries through
+    /// `last_applied`: pinning it there fixes what the snapshot holds.
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        NoSnapshots
+        let pin = self.engine.snapshot();
+        let last = self.last_applied;
+        let header = Header {
+            meta: SnapshotMeta {
+                last_log_id: last,
+                last_membership: self.membership_at(last),
+                snapshot_id: match last {
+                    Some(l) => format!("{}-{}-{:x}", l.leader_id.term, l.index, pin.seq()),
+                    None => format!("0-0-{:x}", pin.seq()),
+                },
+            },
+            zxid: pin.seq() as i64,
+            terms: self.terms.lock().all(),
+            memberships: self.memberships.clone(),
+        };
+        Builder {
+            engine: self.engine.clone(),
+            pin,
+            header,
+            meta: self.meta.clone(),
+        }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<std::io::Cursor<Vec<u8>>>> {
-        Err(no_snapshots())
+    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<tokio::fs::File>> {
+        let file = tokio::fs::File::create(self.path(snapshot::RECEIVING))
+            .await
+            .map_err(snap_err)?;
+        Ok(Box::new(file))
     }
 
     async fn install_snapshot(
         &mut self,
-        _meta: &SnapshotMeta<u64, openraft::BasicNode>,
-        _snapshot: Box<std::io::Cursor<Vec<u8>>>,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        snapshot: Box<tokio::fs::File>,
     ) -> StoreResult<()> {
-        Err(no_snapshots())
+        snapshot.sync_all().await.map_err(snap_err)?;
+        drop(snapshot);
+        self.install(meta).await
     }
 
     async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<Warren>>> {
-        Ok(None)
+        open_current(&self.meta).await
     }
 }
 
-fn no_snapshots() -> StorageError<u64> {
-    StorageError::from_io_error(
-        ErrorSubject::Snapshot(None),
-        ErrorVerb::Write,
-        std::io::Error::other(
-            "snapshot transfer is not built yet: the log is kept whole, so every member \
-             catches up from the log",
-        ),
-    )
+/// Builds a snapshot of the engine as pinned when the build was asked for.
+pub struct Builder {
+    engine: Engine,
+    pin: warren_engine::Snapshot,
+    header: Header,
+    meta: MetaDir,
 }
 
-/// The snapshot builder until snapshot transfer exists (the log is never purged, and the
-/// snapshot policy never asks for one).
-pub struct NoSnapshots;
-
-impl RaftSnapshotBuilder<Warren> for NoSnapshots {
+impl RaftSnapshotBuilder<Warren> for Builder {
     async fn build_snapshot(&mut self) -> StoreResult<Snapshot<Warren>> {
-        Err(no_snapshots())
+        let engine = self.engine.clone();
+        let header = self.header.clone();
+        let tmp = snapshot::path(&self.meta, snapshot::BUILDING);
+        let dest = snapshot::path(&self.meta, snapshot::CURRENT);
+        let started = std::time::Instant::now();
+        let records =
+            blocking(move || snapshot::build::write_snapshot(&engine, &header, &tmp, &dest))
+                .await?;
+        tracing::info!(
+            last_log_id = ?self.header.meta.last_log_id,
+            zxid = format_args!("{:#x}", self.header.zxid),
+            records,
+            ms = started.elapsed().as_millis() as u64,
+            pinned = self.pin.seq(),
+            "built a snapshot; the log before it can be purged"
+        );
+        let file = tokio::fs::File::open(snapshot::path(&self.meta, snapshot::CURRENT))
+            .await
+            .map_err(snap_err)?;
+        Ok(Snapshot {
+            meta: self.header.meta.clone(),
+            snapshot: Box::new(file),
+        })
     }
 }
 
@@ -294,12 +450,22 @@ mod tests {
         })
     }
 
+    fn engine(d: &tempfile::TempDir) -> Engine {
+        Engine::open(
+            &d.path().join("engine"),
+            warren_engine::EngineOptions::default(),
+        )
+        .unwrap()
+    }
+
     /// Applies `entries` while a thread plays the applier; returns the zxids it got.
     fn apply_all(sm: &mut StateMachine, mut feed: Feed, entries: Vec<Entry>) -> Vec<i64> {
         let applier = std::thread::spawn(move || {
             let mut zxids = Vec::new();
-            while let Some(t) = feed.next_txn() {
-                zxids.push(t.zxid);
+            while let Some(d) = feed.next_delivery() {
+                if let Delivery::Txn(t) = d {
+                    zxids.push(t.zxid);
+                }
             }
             zxids
         });
@@ -328,7 +494,7 @@ mod tests {
             },
         )
         .unwrap();
-        let (mut sm, feed, _) = StateMachine::open(meta, held).unwrap();
+        let (mut sm, feed, _) = StateMachine::open(meta, engine(&d), held).unwrap();
         assert_eq!(sm.last_applied.map(|l| l.index), Some(2));
         let zxids = apply_all(&mut sm, feed, vec![entry(1, 3, command(1, 4))]);
         let first = (1i64 << 32) | (TXNS_PER_ENTRY as i64 + 1);
@@ -339,7 +505,7 @@ mod tests {
     fn an_entry_that_landed_in_another_term_than_proposed_is_void() {
         let d = tempfile::tempdir().unwrap();
         let meta = MetaDir::open(d.path()).unwrap();
-        let (mut sm, feed, _) = StateMachine::open(meta, 0).unwrap();
+        let (mut sm, feed, _) = StateMachine::open(meta, engine(&d), 0).unwrap();
         let zxids = apply_all(
             &mut sm,
             feed,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::meta::MetaDir;
 use crate::{LogId, ReplicationError};
 
-const TERMS: &str = "terms.jsonl";
+pub(crate) const TERMS: &str = "terms.jsonl";
 
 /// The most txns one entry carries (a power of two, so zxids split cleanly).
 pub const TXNS_PER_ENTRY: usize = 256;
@@ -83,6 +83,25 @@ impl TermStarts {
         };
         meta.append_line(TERMS, &start)?;
         self.starts.insert(term, start);
+        Ok(())
+    }
+
+    /// Every term start, oldest first (what a snapshot carries).
+    pub fn all(&self) -> Vec<TermStart> {
+        self.starts.values().copied().collect()
+    }
+
+    /// Replaces every start with `starts` (those of an installed snapshot), durably.
+    ///
+    /// # Errors
+    /// When the file cannot be replaced.
+    pub fn replace(
+        &mut self,
+        meta: &MetaDir,
+        starts: &[TermStart],
+    ) -> Result<(), ReplicationError> {
+        meta.replace_lines(TERMS, starts)?;
+        self.starts = starts.iter().map(|s| (s.term, *s)).collect();
         Ok(())
     }
 

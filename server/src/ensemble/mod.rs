@@ -54,6 +54,8 @@ pub struct Ensemble {
     /// Set while this member is cut off from a working group ([`sessions::watch_quorum`]):
     /// it serves no client then, as a ZooKeeper server out of its quorum does not.
     cut_off: std::sync::atomic::AtomicBool,
+    /// Set while a snapshot from the leader is being installed: no client is served.
+    installing: std::sync::atomic::AtomicBool,
     /// Since when this server leads, for `mntr`'s `zk_leader_uptime`.
     leading_since: Mutex<Option<std::time::Instant>>,
     /// Syncs of followers the leader is answering now (`zk_pending_syncs`).
@@ -75,6 +77,7 @@ impl Ensemble {
             service,
             queue,
             cut_off: std::sync::atomic::AtomicBool::new(false),
+            installing: std::sync::atomic::AtomicBool::new(false),
             leading_since: Mutex::new(None),
             pending_syncs: std::sync::atomic::AtomicI64::new(0),
             leader_changes: std::sync::atomic::AtomicU64::new(0),
@@ -98,6 +101,25 @@ impl Ensemble {
     /// Whether this member is cut off from its group and serves no client.
     pub fn is_cut_off(&self) -> bool {
         self.cut_off.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether this member is installing a snapshot and serves no client.
+    pub fn is_installing(&self) -> bool {
+        self.installing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops serving clients for an install; the writes forwarded from here are given
+    /// up (their connections are closing: the snapshot may or may not hold them).
+    pub fn begin_install(&self) {
+        self.installing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.forwarded.lock().clear();
+    }
+
+    /// Serves clients again after an install.
+    pub fn end_install(&self) {
+        self.installing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether this server may decide writes; a leader just elected, still applying

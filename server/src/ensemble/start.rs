@@ -135,13 +135,17 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
         election_timeout_min_ms: timing.election_min,
         election_timeout_max_ms: timing.election_max,
         rpc_timeout_ms: timing.rpc_timeout,
+        snapshot_every: config.snap_count,
+        logs_to_keep: config.snap_count,
     };
     let service = PeerService::default();
-    let last_zxid = opened.last_zxid as i64;
     let raft_dir = dd.data_dir.join("raft");
+    let resumed = warren_replication::snapshot::resume(&raft_dir, &opened.engine)?;
+    let last_zxid = resumed.unwrap_or(0).max(opened.last_zxid as i64);
     let (member, feed): (Arc<Member>, _) = Member::start(
         member_config,
         opened.wal,
+        opened.engine.clone(),
         &raft_dir,
         last_zxid,
         Arc::new(service.clone()),

@@ -10,7 +10,7 @@ use std::sync::{mpsc, Mutex};
 
 use warren_wal::{AppendTicket, Wal, WalError, WalStats};
 
-use super::{Committed, LogError, Proposal, TxnLog};
+use super::{Committed, Delivered, LogError, Proposal, TxnLog};
 
 /// An appended proposal waiting to be durable.
 struct InFlight {
@@ -67,12 +67,17 @@ impl TxnLog for LocalLog {
         Ok(())
     }
 
-    fn next_committed(&self) -> Option<Result<Committed, LogError>> {
+    fn next_committed(&self) -> Option<Result<Delivered, LogError>> {
         let next = {
             let rx = self.durable.lock().unwrap_or_else(|p| p.into_inner());
             rx.recv().ok()?
         };
-        Some(next.ticket.wait().map(|()| next.committed).map_err(storage))
+        Some(
+            next.ticket
+                .wait()
+                .map(|()| Delivered::Txn(next.committed))
+                .map_err(storage),
+        )
     }
 
     fn sync(&self) -> Result<(), LogError> {

@@ -38,6 +38,17 @@ impl Committed {
     }
 }
 
+/// What the log delivers to the applier, in order.
+#[derive(Debug)]
+pub enum Delivered {
+    /// The next committed txn.
+    Txn(Committed),
+    /// The leader's snapshot, which replaces the whole state (a member that lags
+    /// behind what the leader's log still holds); the applier runs it, serving no
+    /// client meanwhile.
+    Install(warren_replication::Install),
+}
+
 /// Why the log could not take or deliver a txn.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LogError {
@@ -67,12 +78,12 @@ pub trait TxnLog: Send + Sync {
     /// [`LogError::Storage`] when the log failed; [`LogError::NotLeader`].
     fn propose(&self, proposal: Proposal) -> Result<(), LogError>;
 
-    /// Blocks until the next txn in zxid order is committed and returns it; `None` once
-    /// the log is closed.
+    /// Blocks until the next txn in zxid order is committed (or a snapshot is to be
+    /// installed) and returns it; `None` once the log is closed.
     ///
     /// # Errors
     /// [`LogError::Storage`] when the txn could not be made durable.
-    fn next_committed(&self) -> Option<Result<Committed, LogError>>;
+    fn next_committed(&self) -> Option<Result<Delivered, LogError>>;
 
     /// Makes everything appended so far durable (at shutdown).
     ///

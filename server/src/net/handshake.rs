@@ -36,6 +36,13 @@ pub async fn handshake(
         );
         return None;
     }
+    if shared.ensemble.as_ref().is_some_and(|e| e.is_installing()) {
+        tracing::info!(
+            peer = %caller.peer,
+            "refusing a client: this member is installing the leader's snapshot"
+        );
+        return None;
+    }
     let last = shared.last_zxid();
     if creq.last_zxid_seen > last {
         tracing::warn!(

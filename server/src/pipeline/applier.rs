@@ -20,14 +20,21 @@ use warren_tree::{Applied, Outcome};
 
 use super::writer::Waiting;
 use super::{PipelineError, WriteResult};
-use crate::log::Committed;
+use crate::log::{Committed, Delivered};
 use crate::state::Shared;
 
 /// Runs the applier until the log closes or fails.
 pub fn run(shared: &Shared, waiting: mpsc::Receiver<Waiting>) {
     while let Some(next) = shared.log.next_committed() {
         let committed = match next {
-            Ok(c) => c,
+            Ok(Delivered::Txn(c)) => c,
+            Ok(Delivered::Install(job)) => match install(shared, job) {
+                Ok(()) => continue,
+                Err(what) => {
+                    shared.fail_stop(&what);
+                    break;
+                }
+            },
             Err(e) => {
                 shared.fail_stop(&e.to_string());
                 break;
@@ -86,6 +93,43 @@ fn apply(shared: &Shared, c: &Committed, local: Option<Waiting>) -> Result<(), S
     if let Some(reply) = reply {
         let _ = reply.send(Ok((zxid, applied.outcome)));
     }
+    Ok(())
+}
+
+/// Replaces the whole state with the leader's snapshot. No client is served meanwhile
+/// (as a ZooKeeper follower syncing with its leader serves none): the connections close,
+/// new ones are refused until the engine holds the snapshot, and the clients come back
+/// with their sessions and re-set their watches against the new state.
+fn install(shared: &Shared, job: warren_replication::Install) -> Result<(), String> {
+    let zxid = job.zxid();
+    let started = std::time::Instant::now();
+    if let Some(e) = &shared.ensemble {
+        e.begin_install();
+    }
+    shared.sessions.close_connections();
+    let done = {
+        let _g = shared.tree_lock.write();
+        let done = job
+            .run()
+            .map_err(|e| format!("installing the leader's snapshot: {e}"))?;
+        shared
+            .sessions
+            .reload(&shared.engine)
+            .map_err(|e| format!("reading the sessions of an installed snapshot: {e}"))?;
+        shared.last_zxid.store(zxid, Ordering::SeqCst);
+        done
+    };
+    if let Some(e) = &shared.ensemble {
+        e.end_install();
+    }
+    tracing::info!(
+        zxid = format_args!("{zxid:#x}"),
+        puts = done.puts,
+        deletes = done.deletes,
+        unchanged = done.unchanged,
+        ms = started.elapsed().as_millis() as u64,
+        "installed the leader's snapshot; serving clients again"
+    );
     Ok(())
 }
 

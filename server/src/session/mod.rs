@@ -58,6 +58,16 @@ impl Sessions {
         Ok(())
     }
 
+    /// Replaces the table with the engine's sessions (after a snapshot was installed);
+    /// their connections must have been closed.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub fn reload(&self, engine: &Engine) -> Result<(), TreeError> {
+        self.table.clear();
+        self.recover(engine)
+    }
+
     /// A fresh session id.
     pub fn next_id(&self) -> i64 {
         self.ids.next()

@@ -40,6 +40,11 @@ impl Table {
         );
     }
 
+    /// Stops tracking every session.
+    pub fn clear(&self) {
+        self.inner.lock().clear();
+    }
+
     /// Stops tracking a session whose close has been applied.
     pub fn remove(&self, id: i64) -> Option<Session> {
         self.inner.lock().remove(&id)

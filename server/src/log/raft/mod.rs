@@ -11,10 +11,10 @@ pub mod batch;
 use std::sync::{Arc, Mutex};
 
 use warren_proto::txn::LoggedTxn;
-use warren_replication::{Feed, Member, ProposedTxn};
+use warren_replication::{Delivery, Feed, Member, ProposedTxn};
 use warren_wal::WalStats;
 
-use super::{Committed, LogError, Proposal, TxnLog};
+use super::{Committed, Delivered, LogError, Proposal, TxnLog};
 use batch::Batches;
 
 /// The counter past which a leader starts a new term rather than propose (leaving room
@@ -91,10 +91,13 @@ impl TxnLog for RaftLog {
         }
     }
 
-    fn next_committed(&self) -> Option<Result<Committed, LogError>> {
+    fn next_committed(&self) -> Option<Result<Delivered, LogError>> {
         let next = {
             let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-            feed.next_txn()?
+            match feed.next_delivery()? {
+                Delivery::Txn(t) => t,
+                Delivery::Install(job) => return Some(Ok(Delivered::Install(job))),
+            }
         };
         if next.ends_entry {
             self.batches.delivered(next.log_id.index);
@@ -110,10 +113,10 @@ impl TxnLog for RaftLog {
         };
         txn.header.zxid = next.zxid;
         let mine = next.incarnation == self.member.incarnation;
-        Some(Ok(Committed {
+        Some(Ok(Delivered::Txn(Committed {
             proposal: mine.then_some(next.proposal),
             txn,
-        }))
+        })))
     }
 
     fn sync(&self) -> Result<(), LogError> {
@@ -125,7 +128,8 @@ impl TxnLog for RaftLog {
     }
 
     fn purge_below(&self, _zxid: u64) -> Result<usize, LogError> {
-        // Raft owns the log's length: it is kept whole until snapshot transfer exists.
+        // Raft owns the log's length: it purges the log itself after each snapshot
+        // (every `snapCount` entries), keeping what a lagging member may still need.
         Ok(0)
     }
 
