@@ -35,8 +35,9 @@ pub struct Waiting {
 pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sender<Waiting>) {
     let mut next_id = 1u64;
     let mut led_term = 0u64;
+    let mut created = CreatedHere::default();
     while let Ok(req) = rx.recv() {
-        if let Err(e) = admit(shared, &req) {
+        if let Err(e) = admit(shared, &req, &mut created) {
             let _ = req.reply.send(Err(e));
             continue;
         }
@@ -47,6 +48,7 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
             },
             None => req,
         };
+        created.note(&req, led_term);
         let id = next_id;
         next_id += 1;
         match propose(shared, id, req, &waiting) {
@@ -62,14 +64,59 @@ pub fn run(shared: &Shared, rx: mpsc::Receiver<WriteRequest>, waiting: mpsc::Sen
 }
 
 /// Whether the request may be decided at all.
-fn admit(shared: &Shared, req: &WriteRequest) -> Result<(), PipelineError> {
+fn admit(
+    shared: &Shared,
+    req: &WriteRequest,
+    created: &mut CreatedHere,
+) -> Result<(), PipelineError> {
     if shared.stopping.load(Ordering::SeqCst) {
         return Err(PipelineError::Stopped);
     }
-    if matches!(req.op, WriteOp::Client(_)) && !shared.sessions.is_live(req.session) {
+    if matches!(req.op, WriteOp::Client(_)) && !created.is_live(shared, req.session) {
         return Err(PipelineError::SessionExpired);
     }
     Ok(())
+}
+
+/// The sessions whose createSession this server proposed, as leader, and whose
+/// closeSession it has not: live, though the applier may not have added them yet.
+///
+/// A follower answers its client's connect once it has applied the createSession
+/// itself, and that can happen before the leader's own applier gets to it; the client's
+/// first write, forwarded at once, must not find the session unknown on the leader.
+#[derive(Default)]
+struct CreatedHere {
+    term: u64,
+    sessions: std::collections::HashSet<i64>,
+}
+
+impl CreatedHere {
+    fn is_live(&mut self, shared: &Shared, session: i64) -> bool {
+        if shared.sessions.is_live(session) {
+            // The table has it now; it alone answers from here on.
+            self.sessions.remove(&session);
+            return true;
+        }
+        self.sessions.contains(&session)
+    }
+
+    /// Notes a request about to be decided in `term` (0 standalone).
+    fn note(&mut self, req: &WriteRequest, term: u64) {
+        if term != self.term {
+            // What an earlier term proposed either was applied or will never commit.
+            self.sessions.clear();
+            self.term = term;
+        }
+        match req.op {
+            WriteOp::CreateSession { .. } => {
+                self.sessions.insert(req.session);
+            }
+            WriteOp::CloseSession => {
+                self.sessions.remove(&req.session);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// In an ensemble: the request back when this server leads and decides it; otherwise
