@@ -50,6 +50,9 @@ pub struct MemberConfig {
     pub election_timeout_max_ms: u64,
     /// How long one exchange with a peer may take before its connection is closed.
     pub rpc_timeout_ms: u64,
+    /// How long a member may take to install a snapshot sent to it (zoo.cfg's
+    /// `initLimit` ticks, as long as ZooKeeper gives a learner to sync).
+    pub install_timeout_ms: u64,
     /// A snapshot is built after this many log entries since the last one (zoo.cfg's
     /// `snapCount`); the log is then purged up to `logs_to_keep` entries before it.
     pub snapshot_every: u64,
@@ -161,8 +164,8 @@ fn raft_config(cfg: &MemberConfig) -> Result<Config, ReplicationError> {
         election_timeout_max: cfg.election_timeout_max_ms,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(1)),
         max_in_snapshot_log_to_keep: cfg.logs_to_keep,
-        // Each chunk of a snapshot is one exchange with the peer.
-        install_snapshot_timeout: cfg.rpc_timeout_ms,
+        // The last chunk of a snapshot is answered once the member has installed it.
+        install_snapshot_timeout: cfg.install_timeout_ms,
         max_payload_entries: 256,
         ..Config::default()
     }

@@ -27,23 +27,28 @@ use crate::state::Shared;
 ///   closed connections tell the followers at once);
 /// - one exchange with a peer (appending entries, a vote) may take `syncLimit` ticks
 ///   before its connection is closed, so a member busy with a slow disk is waited for,
-///   not cut off and sent the same entries again.
+///   not cut off and sent the same entries again;
+/// - installing a snapshot may take `initLimit` ticks (never less than one exchange).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Timing {
     heartbeat: u64,
     election_min: u64,
     election_max: u64,
     rpc_timeout: u64,
+    install_timeout: u64,
 }
 
 fn timing(config: &Config) -> Timing {
     let heartbeat = config.raft_heartbeat_ms;
-    let sync = u64::from(config.tick_time) * u64::from(config.sync_limit);
+    let tick = u64::from(config.tick_time);
+    let sync = tick * u64::from(config.sync_limit);
+    let rpc_timeout = sync.max(heartbeat * 8);
     Timing {
         heartbeat,
         election_min: heartbeat * 6,
         election_max: heartbeat * 8,
-        rpc_timeout: sync.max(heartbeat * 8),
+        rpc_timeout,
+        install_timeout: (tick * u64::from(config.init_limit)).max(rpc_timeout),
     }
 }
 
@@ -135,6 +140,7 @@ pub async fn start_member(mut config: Config) -> Result<Server, StartError> {
         election_timeout_min_ms: timing.election_min,
         election_timeout_max_ms: timing.election_max,
         rpc_timeout_ms: timing.rpc_timeout,
+        install_timeout_ms: timing.install_timeout,
         snapshot_every: config.snap_count,
         logs_to_keep: config.snap_count,
     };
@@ -184,6 +190,7 @@ mod tests {
                 election_min: 300,
                 election_max: 400,
                 rpc_timeout: 10_000,
+                install_timeout: 20_000,
             }
         );
         let c = Config::parse(
