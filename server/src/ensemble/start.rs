@@ -22,9 +22,13 @@ use crate::state::Shared;
 /// `syncLimit` ticks of silence (10 s with the usual tickTime=2000, syncLimit=5); that is
 /// also how long its elections can take to notice a dead leader. Warren keeps those
 /// limits for what they bound, and detects failure much faster:
-/// - heartbeats every `warren.raftHeartbeatMs` (default 50 ms), elections after 6 to 8
-///   missed heartbeats (a leader whose process died is replaced sooner still: its
-///   closed connections tell the followers at once);
+/// - heartbeats every `warren.raftHeartbeatMs` (default 50 ms). openraft derives two
+///   times from `election_min`/`election_max`: a voter honours the leader it last heard
+///   for `election_max` (its lease: votes are refused meanwhile), and a follower that
+///   hears nothing elects after the lease plus a random `election_min..election_max`,
+///   11 to 12 heartbeats of silence. A leader whose process died is replaced as soon as
+///   its lease runs out: its closed connections tell the followers at once (6
+///   heartbeats after it was last heard);
 /// - one exchange with a peer (appending entries, a vote) may take `syncLimit` ticks
 ///   before its connection is closed, so a member busy with a slow disk is waited for,
 ///   not cut off and sent the same entries again;
@@ -45,8 +49,8 @@ fn timing(config: &Config) -> Timing {
     let rpc_timeout = sync.max(heartbeat * 8);
     Timing {
         heartbeat,
-        election_min: heartbeat * 6,
-        election_max: heartbeat * 8,
+        election_min: heartbeat * 5,
+        election_max: heartbeat * 6,
         rpc_timeout,
         install_timeout: (tick * u64::from(config.init_limit)).max(rpc_timeout),
     }
@@ -187,8 +191,8 @@ mod tests {
             timing(&c),
             Timing {
                 heartbeat: 50,
-                election_min: 300,
-                election_max: 400,
+                election_min: 250,
+                election_max: 300,
                 rpc_timeout: 10_000,
                 install_timeout: 20_000,
             }
@@ -197,7 +201,7 @@ mod tests {
             "tickTime=20\nsyncLimit=2\nwarren.raftHeartbeatMs=100\ndataDir=/tmp/x\n",
         )?;
         let t = timing(&c);
-        assert_eq!((t.heartbeat, t.election_max), (100, 800));
+        assert_eq!((t.heartbeat, t.election_max), (100, 600));
         assert_eq!(t.rpc_timeout, 800, "never shorter than an election timeout");
         Ok(())
     }
