@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use warren_datadir::DataDir;
 
+use crate::memory_limit::{CgroupLimit, MemoryLimitError};
 use crate::sysprops::SystemProperties;
 
 /// A problem with the configuration that stops start-up.
@@ -66,8 +67,11 @@ pub struct Config {
     /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
     pub super_digest: Option<String>,
     /// The engine's memory budget for memtables and block cache, in MiB (Warren's own key
-    /// `warren.memoryBudgetMB`).
+    /// `warren.memoryBudgetMB`; unset, derived from a memory cgroup's limit, see
+    /// [`budget_for_cgroup_limit`]).
     pub memory_budget_mb: u64,
+    /// Why `memory_budget_mb` is what it is.
+    pub memory_budget_source: MemoryBudgetSource,
     /// How many txns back point-in-time reads (`snapshot dump --at-zxid`, `replay`) can
     /// reach: the engine keeps every version younger than this (`warren.retentionTxns`).
     pub retention_txns: u64,
@@ -143,7 +147,8 @@ impl Default for Config {
             enforce_quota: false,
             jute_max_buffer: 0xfffff,
             super_digest: None,
-            memory_budget_mb: 256,
+            memory_budget_mb: DEFAULT_MEMORY_BUDGET_MB,
+            memory_budget_source: MemoryBudgetSource::Default,
             global_outstanding_limit: 1000,
             connection_outstanding_limit: None,
             client_outbound_limit_mb: 16,
@@ -163,6 +168,70 @@ impl Default for Config {
             stale_reads_fault: false,
             extra: BTreeMap::new(),
         }
+    }
+}
+
+/// `warren.memoryBudgetMB` when neither it nor a memory cgroup limit says otherwise.
+pub const DEFAULT_MEMORY_BUDGET_MB: u64 = 256;
+
+/// The smallest `warren.memoryBudgetMB`, and the smallest budget a cgroup limit gives.
+pub const MIN_MEMORY_BUDGET_MB: u64 = 16;
+
+/// Where the memory budget came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemoryBudgetSource {
+    /// `warren.memoryBudgetMB`, in zoo.cfg or as a system property
+    /// (`-Dzookeeper.warren.memoryBudgetMB`).
+    Configured,
+    /// Derived from the memory cgroup's limit ([`budget_for_cgroup_limit`]).
+    CgroupLimit(CgroupLimit),
+    /// [`DEFAULT_MEMORY_BUDGET_MB`]: no memory cgroup, or one without a limit.
+    Default,
+    /// [`DEFAULT_MEMORY_BUDGET_MB`]: the memory cgroup's files could not be read (why).
+    LimitUnreadable(String),
+}
+
+impl MemoryBudgetSource {
+    /// A cgroup limit so small that even the smallest budget is more than half of it.
+    pub fn leaves_little_room(&self) -> bool {
+        matches!(self, MemoryBudgetSource::CgroupLimit(l) if half_in_mib(l.bytes) < MIN_MEMORY_BUDGET_MB)
+    }
+}
+
+/// The memory budget, in MiB, for a process whose memory cgroup allows `limit_bytes`:
+/// half of the limit, at least [`MIN_MEMORY_BUDGET_MB`] and at most
+/// [`DEFAULT_MEMORY_BUDGET_MB`].
+///
+/// The JVM sizes its default heap as a share of the container's limit
+/// (`MaxRAMPercentage`, 25%) because a heap is only part of a Java process. Warren's
+/// budget covers more of the process: the memtables and block cache and a 3/16
+/// headroom for connections, sessions and watches (peak RSS measured at about the
+/// budget). What the cgroup must hold besides is the fixed baseline (binary, runtime,
+/// thread stacks: about 20 MiB idle) and the page cache the kernel charges to the cgroup:
+/// the SSTables Warren reads with `pread` and the txn log it writes. A cgroup with no
+/// room for those pages re-reads tables from disk and stalls writing the log, so half
+/// the limit is the budget and half is left for them.
+///
+/// The cap keeps the default what it is on a host without a limit: a cgroup only ever
+/// lowers it, so moving a server into a large container does not change how much memory
+/// it takes; a larger budget is asked for with `warren.memoryBudgetMB`. The floor is the
+/// smallest budget the key accepts (the engine needs a memtable and some cache); a limit
+/// below twice that is logged as a warning.
+pub fn budget_for_cgroup_limit(limit_bytes: u64) -> u64 {
+    half_in_mib(limit_bytes).clamp(MIN_MEMORY_BUDGET_MB, DEFAULT_MEMORY_BUDGET_MB)
+}
+
+/// Half of `bytes`, in whole MiB.
+fn half_in_mib(bytes: u64) -> u64 {
+    (bytes / 2) >> 20
+}
+
+/// Bytes as MiB, with a fraction only when they are not whole MiB.
+fn mib(bytes: u64) -> String {
+    if bytes & ((1 << 20) - 1) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
     }
 }
 
@@ -224,7 +293,61 @@ impl Config {
             c.parse_more(&read(Path::new(&dynamic))?)?;
         }
         c.validate()?;
+        c.choose_memory_budget(crate::memory_limit::detect());
+        let reason = c.memory_budget_reason();
+        if c.memory_budget_source.leaves_little_room() {
+            tracing::warn!("{reason}; the cgroup's limit leaves little room besides it");
+        } else {
+            tracing::info!("{reason}");
+        }
         Ok(c)
+    }
+
+    /// Derives the memory budget from the memory cgroup's limit (what
+    /// [`crate::memory_limit::detect`] found) unless `warren.memoryBudgetMB` set it.
+    pub fn choose_memory_budget(&mut self, limit: Result<Option<CgroupLimit>, MemoryLimitError>) {
+        if self.memory_budget_source == MemoryBudgetSource::Configured {
+            return;
+        }
+        (self.memory_budget_mb, self.memory_budget_source) = match limit {
+            Ok(Some(limit)) => (
+                budget_for_cgroup_limit(limit.bytes),
+                MemoryBudgetSource::CgroupLimit(limit),
+            ),
+            Ok(None) => (DEFAULT_MEMORY_BUDGET_MB, MemoryBudgetSource::Default),
+            Err(e) => (
+                DEFAULT_MEMORY_BUDGET_MB,
+                MemoryBudgetSource::LimitUnreadable(e.to_string()),
+            ),
+        };
+    }
+
+    /// Which memory budget is in force and why, as the start-up log says it.
+    pub fn memory_budget_reason(&self) -> String {
+        let mb = self.memory_budget_mb;
+        let why = match &self.memory_budget_source {
+            MemoryBudgetSource::Configured => "warren.memoryBudgetMB".to_owned(),
+            MemoryBudgetSource::Default => "the default (no memory cgroup limit)".to_owned(),
+            MemoryBudgetSource::LimitUnreadable(e) => {
+                format!("the default (the memory cgroup limit could not be read: {e})")
+            }
+            MemoryBudgetSource::CgroupLimit(l) => {
+                let limit = format!(
+                    "the memory cgroup limit {} ({})",
+                    mib(l.bytes),
+                    l.file.display()
+                );
+                let half = half_in_mib(l.bytes);
+                if half > DEFAULT_MEMORY_BUDGET_MB {
+                    format!("the default, less than half of {limit}")
+                } else if half < MIN_MEMORY_BUDGET_MB {
+                    format!("the smallest budget, more than half of {limit}")
+                } else {
+                    format!("half of {limit}")
+                }
+            }
+        };
+        format!("memory budget {mb} MiB: {why}")
     }
 
     /// Parses the text of a `zoo.cfg` (Java properties: `key=value`, `#` comments).
@@ -350,7 +473,10 @@ impl Config {
                 self.sasl_users.insert(name.to_owned(), v.to_owned());
             }
             "warren.raftHeartbeatMs" => self.raft_heartbeat_ms = num(key, v, 1)?,
-            "warren.memoryBudgetMB" => self.memory_budget_mb = num(key, v, 16)?,
+            "warren.memoryBudgetMB" => {
+                self.memory_budget_mb = num(key, v, MIN_MEMORY_BUDGET_MB as u32)?;
+                self.memory_budget_source = MemoryBudgetSource::Configured;
+            }
             "warren.verifyApply" => self.verify_apply = boolean(key, v)?,
             "warren.unsafe.testFault" => match v {
                 "stale-reads" => self.stale_reads_fault = true,
@@ -574,5 +700,83 @@ mod tests {
             c.extra.get("ssl.keyStore.password").map(String::as_str),
             Some("pw")
         );
+    }
+
+    fn limit(mb: u64) -> Result<Option<CgroupLimit>, MemoryLimitError> {
+        Ok(Some(CgroupLimit {
+            bytes: mb << 20,
+            file: PathBuf::from("/sys/fs/cgroup/memory/w/memory.limit_in_bytes"),
+        }))
+    }
+
+    #[test]
+    fn the_memory_budget_is_half_a_cgroup_limit_between_the_floor_and_the_default() {
+        assert_eq!(budget_for_cgroup_limit(256 << 20), 128);
+        assert_eq!(budget_for_cgroup_limit(300 << 20), 150);
+        assert_eq!(budget_for_cgroup_limit(64 << 30), DEFAULT_MEMORY_BUDGET_MB);
+        assert_eq!(budget_for_cgroup_limit(20 << 20), MIN_MEMORY_BUDGET_MB);
+        assert_eq!(budget_for_cgroup_limit(0), MIN_MEMORY_BUDGET_MB);
+
+        let mut c = Config::parse("").unwrap();
+        c.choose_memory_budget(limit(256));
+        assert_eq!(c.memory_budget_mb, 128);
+        assert_eq!(
+            c.memory_budget_reason(),
+            "memory budget 128 MiB: half of the memory cgroup limit 256 MiB \
+             (/sys/fs/cgroup/memory/w/memory.limit_in_bytes)"
+        );
+        assert_eq!(c.request_bytes_in_flight(), 32 << 20);
+        assert!(!c.memory_budget_source.leaves_little_room());
+
+        c.choose_memory_budget(limit(4096));
+        assert_eq!(c.memory_budget_mb, 256);
+        assert!(c.memory_budget_reason().starts_with(
+            "memory budget 256 MiB: the default, less than half of the memory cgroup limit 4096 MiB"
+        ));
+        c.choose_memory_budget(limit(24));
+        assert_eq!(c.memory_budget_mb, 16);
+        assert!(c.memory_budget_source.leaves_little_room());
+        assert!(c.memory_budget_reason().starts_with(
+            "memory budget 16 MiB: the smallest budget, more than half of the memory cgroup limit 24 MiB"
+        ));
+
+        c.choose_memory_budget(Ok(None));
+        assert_eq!(c.memory_budget_mb, 256);
+        assert_eq!(
+            c.memory_budget_reason(),
+            "memory budget 256 MiB: the default (no memory cgroup limit)"
+        );
+        c.choose_memory_budget(Err(MemoryLimitError::NoMount { what: "cgroup2" }));
+        assert_eq!(c.memory_budget_mb, 256);
+        assert!(c.memory_budget_reason().contains("could not be read"));
+
+        let odd = Ok(Some(CgroupLimit {
+            bytes: (100 << 20) + (1 << 19),
+            file: PathBuf::from("/m/memory.max"),
+        }));
+        c.choose_memory_budget(odd);
+        assert_eq!(c.memory_budget_mb, 50);
+        assert!(c.memory_budget_reason().contains("100.5 MiB"));
+    }
+
+    #[test]
+    fn an_explicit_memory_budget_wins_over_the_cgroup_limit() {
+        let mut c = Config::parse("warren.memoryBudgetMB=64\n").unwrap();
+        c.choose_memory_budget(limit(256));
+        assert_eq!(c.memory_budget_mb, 64);
+        assert_eq!(
+            c.memory_budget_reason(),
+            "memory budget 64 MiB: warren.memoryBudgetMB"
+        );
+        let props = SystemProperties {
+            props: vec![("zookeeper.warren.memoryBudgetMB".into(), "48".into())],
+        };
+        let c = Config::load(None, &props).unwrap();
+        assert_eq!(c.memory_budget_mb, 48);
+        assert_eq!(c.memory_budget_source, MemoryBudgetSource::Configured);
+        let e = Config::parse("warren.memoryBudgetMB=8\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 16"), "{e}");
     }
 }

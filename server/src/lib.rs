@@ -17,6 +17,7 @@ pub mod ensemble;
 pub mod ensemble_config;
 pub mod fourlw;
 pub mod log;
+pub mod memory_limit;
 pub mod metrics;
 pub mod net;
 pub mod pipeline;

@@ -111,6 +111,11 @@ pub struct Warren {
     starts: usize,
     /// A command the binary runs under (e.g. strace injecting faults), if any.
     wrapper: Vec<String>,
+    /// The server's `RUST_LOG` (`warn` unless [`Warren::log_filter`] says otherwise).
+    rust_log: String,
+    /// A cgroup's `cgroup.procs` the process joins before it runs (see
+    /// [`Warren::in_cgroup`]).
+    cgroup_procs: Option<PathBuf>,
 }
 
 impl Warren {
@@ -146,7 +151,20 @@ impl Warren {
             child: None,
             starts: 0,
             wrapper: Vec::new(),
+            rust_log: "warn".to_owned(),
+            cgroup_procs: None,
         }
+    }
+
+    /// The next starts log with this `RUST_LOG` filter (`info` to see start-up lines).
+    pub fn log_filter(&mut self, filter: &str) {
+        self.rust_log = filter.to_owned();
+    }
+
+    /// The next starts run in the cgroup whose `cgroup.procs` file this is: the child
+    /// joins it between fork and exec, so the server is in it from its first instruction.
+    pub fn in_cgroup(&mut self, procs: PathBuf) {
+        self.cgroup_procs = Some(procs);
     }
 
     /// Waits (bounded) for the process to exit by itself; its status, or `None` if it
@@ -246,6 +264,20 @@ impl Warren {
             }
             None => Command::new(env!("CARGO_BIN_EXE_warren")),
         };
+        if let Some(procs) = &self.cgroup_procs {
+            use std::os::unix::process::CommandExt;
+            let procs = std::fs::OpenOptions::new()
+                .write(true)
+                .open(procs)
+                .unwrap_or_else(|e| panic!("open {}: {e}", procs.display()));
+            // SAFETY: the closure runs in the child between fork and exec, where only
+            // async-signal-safe calls are allowed: it makes one write(2) of a static
+            // buffer to a file opened before the fork, and allocates nothing. Writing
+            // "0" to cgroup.procs moves the writing process (v1 and v2).
+            unsafe {
+                cmd.pre_exec(move || (&procs).write_all(b"0"));
+            }
+        }
         let child = cmd
             .arg("--config")
             .arg(&cfg)
@@ -254,7 +286,7 @@ impl Warren {
             .arg("--data-dir")
             .arg(&data)
             .env("RUST_BACKTRACE", "0")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -2,8 +2,8 @@
 //! `java.*` properties that describe one are printed as `<NA>`, ZooKeeper's own value
 //! for a property that is not set, so scripts that read the key find it. The
 //! `os.memory.*` figures describe Warren's memory instead of a Java heap: `max` is the
-//! engine's memory budget (`warren.memoryBudgetMB`), `total` the resident set size, and
-//! `free` what is left of the budget.
+//! engine's memory budget in force (`warren.memoryBudgetMB`, or derived from a memory
+//! cgroup's limit), `total` the resident set size, and `free` what is left of the budget.
 
 use super::json::Json;
 use super::VERSION;
