@@ -88,9 +88,16 @@ async fn wait_for_children(addr: &str, count: usize, log: impl Fn() -> String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_follower_is_resynced_by_snapshot_and_matches_the_leader() {
-    let mut e = tokio::task::block_in_place(|| {
-        Ensemble::start_with(3, &|_| "snapCount=20\npreAllocSize=1024\n".into())
-    });
+    let metrics_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let cfg = |i: usize| {
+        format!(
+            "snapCount=20\npreAllocSize=1024\n\
+             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n\
+             metricsProvider.httpPort={}\n",
+            metrics_ports[i]
+        )
+    };
+    let mut e = tokio::task::block_in_place(|| Ensemble::start_with(3, &cfg));
     let leader = e.wait_leader(Duration::from_secs(10));
     let wiped = e.other_than(leader);
     let writer = zk(&e.members[leader].addr()).await;
@@ -131,6 +138,18 @@ async fn a_wiped_follower_is_resynced_by_snapshot_and_matches_the_leader() {
         contents(&addr).await == expected,
         "the resynced member differs from the leader"
     );
+    // The metrics tell an operator what happened.
+    let raft_metric = |i: usize, name: &str| {
+        let text = scrape(metrics_ports[i]).expect("the metrics endpoint answers");
+        metric(&text, name)
+    };
+    // At least one: with snapCount=20 the leader may purge past the snapshot it sent
+    // while the member installs it, and send its next one.
+    let installs = raft_metric(wiped, "warren_raft_snapshot_installs");
+    assert!(installs >= 1.0, "installs: {installs}");
+    assert_eq!(raft_metric(leader, "warren_raft_snapshot_installs"), 0.0);
+    assert!(raft_metric(leader, "warren_raft_snapshot_index") > 0.0);
+    assert!(raft_metric(leader, "warren_raft_purged_index") > 0.0);
 
     // From the snapshot on, it follows the log, and it keeps both across a restart.
     create_range(&writer, 2500..2600).await;

@@ -5,31 +5,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{ephemeral, four_letter, free_port, persistent, tm, zk, Warren};
-
-fn scrape(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
-    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
-}
-
-/// The value of an unlabelled sample.
-fn value(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
+use common::{
+    ephemeral, four_letter, free_port, metric as value, persistent, scrape, tm, zk, Warren,
+};
 
 #[test]
 fn metrics_carry_zookeeper_names_and_engine_figures_after_activity() {

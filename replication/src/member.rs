@@ -107,6 +107,10 @@ pub struct RaftFigures {
     pub term: u64,
     pub last_log_index: u64,
     pub last_applied_index: u64,
+    /// The last entry the current snapshot holds (0 without one).
+    pub snapshot_index: u64,
+    /// The last entry purged from the log (0 before the first purge).
+    pub purged_index: u64,
 }
 
 /// This member's place in the group, as ZooKeeper's `mntr` reports it.
@@ -346,6 +350,8 @@ impl Member {
             term: m.current_term,
             last_log_index: m.last_log_index.unwrap_or(0),
             last_applied_index: m.last_applied.map_or(0, |l| l.index),
+            snapshot_index: m.snapshot.map_or(0, |l| l.index),
+            purged_index: m.purged.map_or(0, |l| l.index),
         }
     }
 

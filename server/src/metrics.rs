@@ -139,6 +139,18 @@ const GAUGES: &[(&str, &str)] = &[
         "warren_raft_leader_changes",
         "Leader changes this member saw since it started",
     ),
+    (
+        "warren_raft_snapshot_index",
+        "Index of the last entry this member's current snapshot holds (0 without one)",
+    ),
+    (
+        "warren_raft_purged_index",
+        "Index of the last entry purged from this member's log (0 before the first purge)",
+    ),
+    (
+        "warren_raft_snapshot_installs",
+        "Snapshots of the leader this member installed since it started",
+    ),
 ];
 
 /// Float gauges.
@@ -404,6 +416,9 @@ fn raft_gauge(shared: &Shared, name: &str) -> i64 {
         "warren_raft_last_log_index" => sat(r.last_log_index),
         "warren_raft_last_applied_index" => sat(r.last_applied_index),
         "warren_raft_leader_changes" => sat(e.leader_changes()),
+        "warren_raft_snapshot_index" => sat(r.snapshot_index),
+        "warren_raft_purged_index" => sat(r.purged_index),
+        "warren_raft_snapshot_installs" => sat(e.snapshot_installs()),
         _ => 0,
     }
 }

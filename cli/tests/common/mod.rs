@@ -791,3 +791,26 @@ pub fn create_nodes(r: &mut Raw, count: usize, size: usize) {
         assert_eq!(r.err(&create), 0, "create /n{i}");
     }
 }
+
+/// The body of `GET /metrics` on the metrics port `port`, if it answers.
+#[allow(dead_code)]
+pub fn scrape(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// The value of the unlabelled sample `name` in a scrape.
+#[allow(dead_code)]
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}

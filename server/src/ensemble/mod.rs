@@ -62,6 +62,8 @@ pub struct Ensemble {
     pending_syncs: std::sync::atomic::AtomicI64,
     /// Leader changes seen since start (metrics).
     leader_changes: std::sync::atomic::AtomicU64,
+    /// Snapshots of the leader installed since start.
+    snapshot_installs: std::sync::atomic::AtomicU64,
     /// On the leader: the member each session's client is connected to ([`owners`]).
     owners: Mutex<HashMap<i64, u64>>,
 }
@@ -81,6 +83,7 @@ impl Ensemble {
             leading_since: Mutex::new(None),
             pending_syncs: std::sync::atomic::AtomicI64::new(0),
             leader_changes: std::sync::atomic::AtomicU64::new(0),
+            snapshot_installs: std::sync::atomic::AtomicU64::new(0),
             owners: Mutex::new(HashMap::new()),
         });
         tokio::spawn(ensemble.clone().run_forwarder(rx));
@@ -118,8 +121,16 @@ impl Ensemble {
 
     /// Serves clients again after an install.
     pub fn end_install(&self) {
+        self.snapshot_installs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.installing
             .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Snapshots of the leader this member installed since it started.
+    pub fn snapshot_installs(&self) -> u64 {
+        self.snapshot_installs
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether this server may decide writes; a leader just elected, still applying
