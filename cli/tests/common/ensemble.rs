@@ -10,6 +10,8 @@ pub struct Ensemble {
     pub members: Vec<Warren>,
     /// Members `0..voters` are participants, the rest observers.
     pub voters: usize,
+    /// `quorum_ports[i]` is member `i`'s quorum port (`server.N=host:QUORUM:election`).
+    pub quorum_ports: Vec<u16>,
 }
 
 impl Ensemble {
@@ -30,7 +32,13 @@ impl Ensemble {
 
     /// `voters` participants (myid 1..=voters) and then `observers` observers.
     pub fn start_observed(voters: usize, observers: usize) -> Ensemble {
-        Ensemble::start_roles(voters, observers, None, &|_| String::new())
+        Ensemble::start_roles(voters, observers, None, &|_| String::new(), None)
+    }
+
+    /// Like [`Ensemble::start`], with member `i` run as group `first_gid + i`, so that
+    /// a firewall can tell its sockets apart (see [`Warren::in_group`]).
+    pub fn start_in_groups(n: usize, first_gid: u32) -> Ensemble {
+        Ensemble::start_roles(n, 0, None, &|_| String::new(), Some(first_gid))
     }
 
     fn start_full(
@@ -38,7 +46,7 @@ impl Ensemble {
         wrapped: Option<(usize, &[&str])>,
         extra: &dyn Fn(usize) -> String,
     ) -> Ensemble {
-        Ensemble::start_roles(n, 0, wrapped, extra)
+        Ensemble::start_roles(n, 0, wrapped, extra, None)
     }
 
     fn start_roles(
@@ -46,14 +54,16 @@ impl Ensemble {
         observers: usize,
         wrapped: Option<(usize, &[&str])>,
         extra: &dyn Fn(usize) -> String,
+        first_gid: Option<u32>,
     ) -> Ensemble {
         let n = voters + observers;
+        let quorum_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let lines: String = (1..=n)
             .map(|id| {
                 let role = if id > voters { ":observer" } else { "" };
                 format!(
                     "server.{id}=127.0.0.1:{}:{}{role}\n",
-                    free_port(),
+                    quorum_ports[id - 1],
                     free_port()
                 )
             })
@@ -67,6 +77,9 @@ impl Ensemble {
             if let Some((_, wrapper)) = wrapped.filter(|(w, _)| *w == i) {
                 m.wrap(wrapper);
             }
+            if let Some(gid) = first_gid {
+                m.in_group(gid + i as u32);
+            }
             m.spawn_without_waiting();
         }
         for m in &members {
@@ -77,7 +90,11 @@ impl Ensemble {
                 m.log()
             );
         }
-        let e = Ensemble { members, voters };
+        let e = Ensemble {
+            members,
+            voters,
+            quorum_ports,
+        };
         e.wait_leader(Duration::from_secs(20));
         e
     }

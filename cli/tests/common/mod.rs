@@ -116,6 +116,8 @@ pub struct Warren {
     /// A cgroup's `cgroup.procs` the process joins before it runs (see
     /// [`Warren::in_cgroup`]).
     cgroup_procs: Option<PathBuf>,
+    /// The group id the process runs as (see [`Warren::in_group`]).
+    gid: Option<u32>,
 }
 
 impl Warren {
@@ -153,6 +155,7 @@ impl Warren {
             wrapper: Vec::new(),
             rust_log: "warn".to_owned(),
             cgroup_procs: None,
+            gid: None,
         }
     }
 
@@ -165,6 +168,12 @@ impl Warren {
     /// joins it between fork and exec, so the server is in it from its first instruction.
     pub fn in_cgroup(&mut self, procs: PathBuf) {
         self.cgroup_procs = Some(procs);
+    }
+
+    /// Runs the process (from its next start on) as group `gid`, so that firewall rules
+    /// can match its sockets (`meta skgid`); the user stays the same.
+    pub fn in_group(&mut self, gid: u32) {
+        self.gid = Some(gid);
     }
 
     /// Waits (bounded) for the process to exit by itself; its status, or `None` if it
@@ -277,6 +286,10 @@ impl Warren {
             unsafe {
                 cmd.pre_exec(move || (&procs).write_all(b"0"));
             }
+        }
+        if let Some(gid) = self.gid {
+            use std::os::unix::process::CommandExt;
+            cmd.gid(gid);
         }
         let child = cmd
             .arg("--config")
