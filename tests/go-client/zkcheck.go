@@ -11,7 +11,9 @@
 // across a cut connection: a session through the proxy sets a data, an exists and a
 // child watch; the proxy cuts it and refuses it while another session changes all three
 // nodes; once let back in, the client resumes its session and sends setWatches with its
-// last zxid, and each watch must fire at once, once.
+// last zxid, and each watch must fire at once, once. Then a session is kept out for longer
+// than its timeout: the server expires it (its ephemeral goes, another session's watch on
+// it fires) and the client, let back in, is told the session expired.
 //
 // usage: zkcheck HOST:PORT[,HOST:PORT...] BASE_PATH [PROXY CONTROL]   (BASE_PATH must not exist)
 // Exit status 0 when every step ran (the printed results say whether they were right).
@@ -271,6 +273,12 @@ func main() {
 	_, err = c1.Create(base+"/badacl", nil, 0, []zk.ACL{})
 	check("create with an empty ACL", "%s", errName(err))
 
+	res, err = c1.Multi()
+	check("empty multi", "%s %d results", errName(err), len(res))
+	// A sequential node named by its number alone (the path ends in "/").
+	p, err = c1.Create(base+"/", nil, zk.FlagSequence, acl)
+	check("sequential child with no prefix", "%s %s", errName(err), rel(p, base))
+
 	// The library's lock recipe: zk.Lock, two sessions.
 	lockPath := base + "/lock"
 	l1 := zk.NewLock(c1, lockPath, acl)
@@ -302,6 +310,7 @@ func main() {
 
 	if len(os.Args) == 5 {
 		acrossACut(c3, base, os.Args[3], os.Args[4])
+		expiry(c3, base, os.Args[3], os.Args[4])
 	}
 
 	// Clean up: a node with children is not deleted.
@@ -433,4 +442,51 @@ func acrossACut(other *zk.Conn, base, proxy, control string) {
 	check("child watch across the cut", "%s", waitEvent(childW, base))
 	data, st, err := c.Get(base + "/rw")
 	check("get rw after the cut", "%s %q version=%d numChildren=%d", errName(err), data, st.Version, st.NumChildren)
+}
+
+// expiry: a 4 s session (the least tickTime=2000 allows) through the proxy is held off
+// until the server expires it.
+func expiry(other *zk.Conn, base, proxy, control string) {
+	c, events, err := zk.Connect([]string{proxy}, 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		fail("connect through the proxy", err)
+	}
+	defer c.Close()
+	c.SetLogger(log.New(ioutil.Discard, "", 0))
+	seen := make(chan zk.State, 64)
+	go func() {
+		for ev := range events {
+			if ev.Type == zk.EventSession {
+				seen <- ev.State
+			}
+		}
+	}()
+	waitState := func(want zk.State, within time.Duration) bool {
+		deadline := time.After(within)
+		for {
+			select {
+			case st := <-seen:
+				if st == want {
+					return true
+				}
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	check("short session", "has session: %v", waitState(zk.StateHasSession, fireWithin))
+	_, err = c.Create(base+"/exp-eph", nil, zk.FlagEphemeral, acl)
+	check("its ephemeral", "%s", errName(err))
+	if _, err = other.Sync(base); err != nil {
+		fail("sync", err)
+	}
+	ok, _, ch, err := other.ExistsW(base + "/exp-eph")
+	check("another session watches it", "%s exists=%v", errName(err), ok)
+	ask(control, "cut")
+	check("short session cut off", "disconnected: %v", waitState(zk.StateDisconnected, fireWithin))
+	check("ephemeral of the expired session", "%s", waitEvent(ch, base))
+	ask(control, "release")
+	check("short session let back in", "expired: %v", waitState(zk.StateExpired, 3*fireWithin))
+	ok, _, err = other.Exists(base + "/exp-eph")
+	check("ephemeral after expiry", "%s exists=%v", errName(err), ok)
 }

@@ -51,9 +51,9 @@ function errName(err) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function connect(to = addr) {
+function connect(to = addr, sessionTimeout = 10000) {
     return new Promise((resolve, reject) => {
-        const c = zookeeper.createClient(to, { sessionTimeout: 10000, retries: 3 });
+        const c = zookeeper.createClient(to, { sessionTimeout, retries: 3 });
         const t = setTimeout(() => reject(new Error('no session within 10 s')), FIRE_WITHIN);
         c.once('connected', () => {
             clearTimeout(t);
@@ -114,6 +114,12 @@ async function main() {
     const c2 = await connect();
     check('session 2', `connected, other id: ${!c1.getSessionId().equals(c2.getSessionId())}`);
     const c3 = await connect();
+    // The server bounds the timeout to [2, 20] ticks (tickTime=2000 on every server here).
+    for (const asked of [1000, 100000]) {
+        const c = await connect(addr, asked);
+        check(`session asking ${asked} ms`, `negotiated ${c.getSessionTimeout()} ms`);
+        c.close();
+    }
 
     // Plain nodes and errors.
     let [err, p] = await call(c1, 'create', base, Buffer.from('v0'), acl, CreateMode.PERSISTENT);
