@@ -238,8 +238,8 @@ async function main() {
     // Clean up: a node with children is not deleted.
     [err] = await call(c1, 'remove', base, -1);
     check('delete base with children', errName(err));
-    // The library's removeRecursive lists only the first level of children with the
-    // async 3 it depends on, so it fails with NOT_EMPTY on grandchildren (on every server).
+    // The library's removeRecursive fails with NOT_EMPTY on grandchildren (on every
+    // server): its listSubTreeBFS lists only the first level with the async 3 it installs.
     [err] = await call(c1, 'removeRecursive', base, -1);
     check("the library's removeRecursive", errName(err));
     check('delete base, deepest first', errName(await removeTree(c1, base)));
