@@ -21,6 +21,8 @@ class CutProxy:
         self.pairs = []
         self.accepted = 0
         self.closed = False
+        # While held, new connections are closed as soon as they are accepted.
+        self.held = False
         # Every connection's bytes, client to server and back, for investigation.
         self.log = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -35,6 +37,9 @@ class CutProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.held:
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
                 server.settimeout(None)
@@ -77,6 +82,14 @@ class CutProxy:
                 except OSError:
                     pass
                 s.close()
+
+    def hold(self):
+        """Cuts every connection and refuses new ones until `release()`."""
+        self.held = True
+        self.cut()
+
+    def release(self):
+        self.held = False
 
     def close(self):
         self.closed = True

@@ -125,9 +125,9 @@ def srvr_mode(port):
 
 class WarrenEnsemble:
     """Three (or `n`) Warren members on free ports, each with its myid; ready once one
-    leads and the others follow."""
+    leads and the others follow. `extra_cfg` (zoo.cfg lines) is added to every member's."""
 
-    def __init__(self, n=3):
+    def __init__(self, n=3, extra_cfg=""):
         self.dir = tempfile.mkdtemp(prefix="warren-ensemble-")
         self.binary = os.environ.get("WARREN_BIN", os.path.join(ROOT, "target/release/warren"))
         lines = "".join(f"server.{i}=127.0.0.1:{free_port()}:{free_port()}\n" for i in range(1, n + 1))
@@ -142,7 +142,7 @@ class WarrenEnsemble:
             with open(cfg, "w") as f:
                 f.write(
                     "tickTime=2000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\n"
-                    f"dataDir={d}/data\nclientPort={port}\n{lines}"
+                    f"dataDir={d}/data\nclientPort={port}\n{lines}{extra_cfg}"
                 )
             self.members.append({"port": port, "cfg": cfg, "dir": d, "proc": None})
         for m in self.members:
