@@ -23,17 +23,6 @@ const MIB: u64 = 1 << 20;
 /// The default `warren.memoryBudgetMB`, which every test here runs with.
 const BUDGET: u64 = 256 * MIB;
 
-/// The process's peak resident set size (VmHWM) in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc status");
-    kb * 1024
-}
-
 /// Request frames, `xid` 1.., each made of `body` and the opcode `op`.
 fn frames(op: i32, body: &[u8], count: usize) -> Vec<Vec<u8>> {
     (1..=count as i32)

@@ -66,7 +66,7 @@ pub struct Config {
     pub jute_max_buffer: usize,
     /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
     pub super_digest: Option<String>,
-    /// The engine's memory budget for memtables and block cache, in MiB (Warren's own key
+    /// The server's memory budget in MiB, split by [`Config::memory_plan`] (Warren's own key
     /// `warren.memoryBudgetMB`; unset, derived from a memory cgroup's limit, see
     /// [`budget_for_cgroup_limit`]).
     pub memory_budget_mb: u64,
@@ -204,10 +204,9 @@ impl MemoryBudgetSource {
 ///
 /// The JVM sizes its default heap as a share of the container's limit
 /// (`MaxRAMPercentage`, 25%) because a heap is only part of a Java process. Warren's
-/// budget covers more of the process: the memtables and block cache and a 3/16
-/// headroom for connections, sessions and watches (peak RSS measured at about the
-/// budget). What the cgroup must hold besides is the fixed baseline (binary, runtime,
-/// thread stacks: about 20 MiB idle) and the page cache the kernel charges to the cgroup:
+/// budget is a ceiling on the whole resident set ([`MemoryPlan`]: the fixed baseline,
+/// memtables, block cache, requests in flight and headroom). What the cgroup must hold
+/// besides is the page cache the kernel charges to it:
 /// the SSTables Warren reads with `pread` and the txn log it writes. A cgroup with no
 /// room for those pages re-reads tables from disk and stalls writing the log, so half
 /// the limit is the budget and half is left for them.
@@ -541,11 +540,21 @@ impl Config {
         limit.max(self.jute_max_buffer)
     }
 
-    /// Bytes of request frames the server holds at once, a quarter of the memory budget
-    /// (never less than one `jute.maxbuffer`, so any valid request fits).
+    /// How the memory budget is spent (see [`MemoryPlan`]).
+    pub fn memory_plan(&self) -> MemoryPlan {
+        MemoryPlan::new(
+            usize::try_from(self.memory_budget_mb << 20).unwrap_or(usize::MAX),
+            self.jute_max_buffer,
+        )
+    }
+
+    /// The admission charge of the requests the server holds at once: each is charged
+    /// [`IN_FLIGHT_COPIES`] times its frame (never less than one such charge for a
+    /// `jute.maxbuffer` frame, so any valid request fits alone).
     pub fn request_bytes_in_flight(&self) -> usize {
-        let quarter = usize::try_from((self.memory_budget_mb << 20) / 4).unwrap_or(usize::MAX);
-        quarter.max(self.jute_max_buffer)
+        self.memory_plan()
+            .in_flight_bytes
+            .max(self.jute_max_buffer.saturating_mul(IN_FLIGHT_COPIES))
     }
 
     /// The address clients connect to.
@@ -631,6 +640,60 @@ fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
         "true" | "yes" => Ok(true),
         "false" | "no" => Ok(false),
         _ => Err(bad(key, v, "must be true or false")),
+    }
+}
+
+/// What the process needs whatever the budget, before any of it goes to the engine or to
+/// requests: the binary, the async runtime and its threads' stacks, the allocator's own
+/// structures (measured idle: about 21 MiB), plus the transient copies of one request
+/// in each of the threads that handle it one at a time (the writer's decision and
+/// encoding, the applier's write batch and check, the engine's flush and compaction
+/// blocks), counted as [`TRANSIENT_COPIES`] of a `jute.maxbuffer` frame.
+pub const FIXED_OVERHEAD_BYTES: usize = 20 << 20;
+
+/// See [`FIXED_OVERHEAD_BYTES`].
+pub const TRANSIENT_COPIES: usize = 6;
+
+/// How many copies of a request's bytes the server holds while the request is in flight
+/// (from admission until its reply is queued): for a write, the decoded request and then
+/// the decided txn (in the log's queue until it commits), the decided changes (waiting
+/// for the applier), the same changes in the overlay (so later writes are decided
+/// against them), and the WAL record (in the group buffer until it is written). A read's
+/// frame is small, so charging it the same costs nothing.
+pub const IN_FLIGHT_COPIES: usize = 4;
+
+/// How `warren.memoryBudgetMB` is spent. The fixed overhead comes off the top; of the
+/// rest, 3/8 goes to memtables (three of 1/8: the active one and two being flushed),
+/// 5/16 to the block cache (data, index and filter blocks), 1/4 to requests in flight
+/// (admission charges each [`IN_FLIGHT_COPIES`] × its frame), and 1/16 is headroom for
+/// connections, sessions, watches and allocator slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// The budget, in bytes.
+    pub budget: usize,
+    /// What comes off the top (see [`FIXED_OVERHEAD_BYTES`]).
+    pub fixed: usize,
+    /// The size at which a memtable is frozen (three may exist at once).
+    pub memtable_bytes: usize,
+    pub block_cache_bytes: usize,
+    /// The admission allowance: requests in flight, [`IN_FLIGHT_COPIES`] × their frames.
+    pub in_flight_bytes: usize,
+}
+
+impl MemoryPlan {
+    /// The plan for a budget of `budget` bytes and requests of up to `max_frame` bytes.
+    /// A budget too small for the fixed overhead still gets a quarter of itself to split
+    /// (and cannot be a ceiling: see docs/ARCHITECTURE.md).
+    pub fn new(budget: usize, max_frame: usize) -> MemoryPlan {
+        let fixed = FIXED_OVERHEAD_BYTES.saturating_add(max_frame.saturating_mul(TRANSIENT_COPIES));
+        let rest = budget.saturating_sub(fixed).max(budget / 4);
+        MemoryPlan {
+            budget,
+            fixed: budget - rest,
+            memtable_bytes: (rest / 8).max(1 << 20),
+            block_cache_bytes: (rest / 16 * 5).max(1 << 20),
+            in_flight_bytes: rest / 4,
+        }
     }
 }
 
@@ -725,7 +788,10 @@ mod tests {
             "memory budget 128 MiB: half of the memory cgroup limit 256 MiB \
              (/sys/fs/cgroup/memory/w/memory.limit_in_bytes)"
         );
-        assert_eq!(c.request_bytes_in_flight(), 32 << 20);
+        assert_eq!(
+            c.request_bytes_in_flight(),
+            ((128 << 20) - (20 << 20) - 6 * 0xfffff) / 4
+        );
         assert!(!c.memory_budget_source.leaves_little_room());
 
         c.choose_memory_budget(limit(4096));
@@ -778,5 +844,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("at least 16"), "{e}");
+    }
+
+    #[test]
+    fn the_memory_plan_spends_no_more_than_the_budget() {
+        for mb in [64usize, 256, 4096] {
+            let p = MemoryPlan::new(mb << 20, 0xfffff);
+            let spent = p.fixed + 3 * p.memtable_bytes + p.block_cache_bytes + p.in_flight_bytes;
+            assert!(spent <= p.budget, "{mb} MiB: {p:?} spends {spent}");
+        }
+        // 64 MiB: 26 MiB fixed (20 + six 1 MiB frames), then 38 MiB split.
+        let p = MemoryPlan::new(64 << 20, 0xfffff);
+        assert_eq!(p.in_flight_bytes, (p.budget - p.fixed) / 4);
+        assert!(p.fixed > 25 << 20 && p.fixed < 27 << 20, "{p:?}");
+        // A budget below the fixed overhead still gets a quarter of itself to split.
+        let p = MemoryPlan::new(16 << 20, 0xfffff);
+        assert_eq!(p.fixed, 12 << 20);
     }
 }

@@ -53,16 +53,13 @@ pub struct Server {
 }
 
 pub(crate) fn engine_options(cfg: &Config) -> EngineOptions {
-    // Up to three memtables (the active one and two being flushed) of an eighth of the
-    // budget each, 7/16 for the block cache (which also holds index and filter blocks),
-    // and the rest (3/16) left for connections, sessions, watches, allocator slack and
-    // compaction buffers. Measured with 1M znodes of 1 KiB: peak RSS 262 MiB with half
-    // the budget for the cache, so the cache gives up a sixteenth.
-    let budget = (cfg.memory_budget_mb as usize) << 20;
+    // The split of the budget is `Config::memory_plan`'s: the fixed overhead off the
+    // top, then memtables, block cache and requests in flight.
+    let plan = cfg.memory_plan();
     EngineOptions {
-        memtable_bytes: (budget / 8).max(1 << 20),
+        memtable_bytes: plan.memtable_bytes,
         max_immutable_memtables: 2,
-        block_cache_bytes: (budget * 7 / 16).max(1 << 20),
+        block_cache_bytes: plan.block_cache_bytes,
         retention_seqs: cfg.retention_txns,
         ..EngineOptions::default()
     }

@@ -75,6 +75,27 @@ pub fn free_port() -> u16 {
     panic!("no free port below 32000")
 }
 
+/// A field of `/proc/PID/status` given in kB (`VmRSS:`, `VmHWM:`), in bytes; `None` once
+/// the process is gone.
+pub fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())?;
+    Some(kb * 1024)
+}
+
+/// The process's resident set size now (VmRSS), in bytes.
+pub fn rss(pid: u32) -> u64 {
+    proc_status_bytes(pid, "VmRSS:").expect("VmRSS in /proc status")
+}
+
+/// The process's peak resident set size so far (VmHWM), in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    proc_status_bytes(pid, "VmHWM:").expect("VmHWM in /proc status")
+}
+
 /// Sends a four-letter word and returns the text answer ("" if the connection fails).
 pub fn four_letter(port: u16, word: &str) -> String {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();

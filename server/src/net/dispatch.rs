@@ -62,7 +62,11 @@ async fn read_requests<R: AsyncRead + Unpin>(conn: &Conn, rd: &mut R, slots: mps
         let started = Instant::now();
         conn.shared.sessions.touch(conn.session);
         conn.shared.stats.request_received(conn.id);
-        let (hdr, kind, stop) = match decode(conn, &body) {
+        let decoded = decode(conn, &body);
+        // The request holds its own copy of what it needs: the frame goes now, not when
+        // its place in the reply queue is free.
+        drop(body);
+        let (hdr, kind, stop) = match decoded {
             Decoded::Request(hdr, req) => {
                 let (kind, stop) = pending_for(conn, &hdr, req, &mut sasl);
                 (hdr, kind, stop)

@@ -10,6 +10,13 @@ use crate::format::{FRAME_LEN, HEADER_LEN};
 
 /// A contiguous run of records bound for one segment. A chunk that starts a segment
 /// carries its first seq; the writer creates the file before writing it.
+/// How many written buffers the queue keeps for reuse, and the largest it keeps. A buffer
+/// keeps its capacity (and its pages stay resident), so only small ones are kept: a burst
+/// of large records (a group of 1 MB txns) must not leave megabytes of idle buffers
+/// behind, outside the server's memory budget. Ordinary groups are far below this size.
+const SPARE_BUFFERS: usize = 2;
+const SPARE_BUFFER_BYTES: usize = 1 << 20;
+
 pub(super) struct Chunk {
     pub(super) new_segment: Option<u64>,
     pub(super) buf: Vec<u8>,
@@ -109,10 +116,10 @@ impl Queue {
         Ok(was_idle)
     }
 
-    /// Takes back the writer's spent buffers. Keeps a couple; drops ones a burst made huge.
+    /// Takes back the writer's spent buffers: keeps a couple of small ones, drops the rest.
     pub(super) fn recycle(&mut self, spent: &mut Vec<Vec<u8>>) {
         for mut b in spent.drain(..) {
-            if self.spare.len() < 4 && b.capacity() <= 16 << 20 {
+            if self.spare.len() < SPARE_BUFFERS && b.capacity() <= SPARE_BUFFER_BYTES {
                 b.clear();
                 self.spare.push(b);
             }
