@@ -16,6 +16,8 @@
 //! Snapshots ([`crate::snapshot`]) are built from a pinned engine while applies go on,
 //! and installed by the applier, handed an [`Install`] through the same feed.
 
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
@@ -114,6 +116,14 @@ pub struct StateMachine {
     /// The engine's last zxid at start-up (or after an install): txns up to it are not
     /// applied again.
     engine_zxid: i64,
+    /// The files snapshots are being received into, by inode, with their numbers:
+    /// openraft hands back only the file, and each stream needs a file of its own. A
+    /// stream's last chunk queues its install and releases the receiver, so the next
+    /// stream (the leader's newer snapshot, sent when the install outlasted its call)
+    /// can begin before that install has read its file.
+    receiving: HashMap<u64, (u64, PathBuf)>,
+    /// Numbers the receiving files (`snapshot.recv.<n>`).
+    received: u64,
 }
 
 impl StateMachine {
@@ -138,6 +148,7 @@ impl StateMachine {
             }
         }
         let memberships = meta.read_lines(MEMBERSHIPS)?;
+        snapshot::remove_received(&meta)?;
         let (tx, rx) = mpsc::channel();
         let first = last_applied.map_or(0, |l| l.index + 1);
         let (done, applied) = watch::channel(first);
@@ -151,6 +162,8 @@ impl StateMachine {
             feed: tx,
             applied,
             engine_zxid,
+            receiving: HashMap::new(),
+            received: 0,
         };
         let feed = Feed {
             rx,
@@ -236,8 +249,11 @@ impl StateMachine {
 
     /// Installs the received snapshot `meta` (see [`crate::snapshot`]): verified, made
     /// current, the log facts replaced, then the engine rewritten by the applier.
-    async fn install(&mut self, meta: &SnapshotMeta<u64, openraft::BasicNode>) -> StoreResult<()> {
-        let received = self.path(snapshot::RECEIVING);
+    async fn install(
+        &mut self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        received: PathBuf,
+    ) -> StoreResult<()> {
         let current = self.path(snapshot::CURRENT);
         let pending = self.path(snapshot::PENDING);
         let header = blocking({
@@ -365,9 +381,21 @@ impl RaftStateMachine<Warren> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<tokio::fs::File>> {
-        let file = tokio::fs::File::create(self.path(snapshot::RECEIVING))
-            .await
-            .map_err(snap_err)?;
+        self.received += 1;
+        let n = self.received;
+        // At most one earlier stream may still be waiting for its install; any older
+        // one was given up.
+        self.receiving.retain(|_, (m, stale)| {
+            let keep = *m + 1 >= n;
+            if !keep {
+                let _ = std::fs::remove_file(stale);
+            }
+            keep
+        });
+        let path = self.path(&format!("{}.{n}", snapshot::RECEIVING));
+        let file = tokio::fs::File::create(&path).await.map_err(snap_err)?;
+        let ino = file.metadata().await.map_err(snap_err)?.ino();
+        self.receiving.insert(ino, (n, path));
         Ok(Box::new(file))
     }
 
@@ -377,8 +405,13 @@ impl RaftStateMachine<Warren> for StateMachine {
         snapshot: Box<tokio::fs::File>,
     ) -> StoreResult<()> {
         snapshot.sync_all().await.map_err(snap_err)?;
+        let ino = snapshot.metadata().await.map_err(snap_err)?.ino();
         drop(snapshot);
-        self.install(meta).await
+        let (_, received) = self
+            .receiving
+            .remove(&ino)
+            .ok_or_else(|| snap_err("a snapshot to install that was not received here"))?;
+        self.install(meta, received).await
     }
 
     async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<Warren>>> {

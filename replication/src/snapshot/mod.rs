@@ -12,7 +12,7 @@
 //! syncing with its leader does not).
 //!
 //! Files in `<dataDir>/raft/`: `snapshot` (the current one), `snapshot.build` and
-//! `snapshot.recv` (being written), and `install.pending` while an install is under way.
+//! `snapshot.recv.<n>` (being written), and `install.pending` while an install is under way.
 
 pub mod build;
 pub mod file;
@@ -33,7 +33,7 @@ pub use file::{Header, Meta};
 pub const CURRENT: &str = "snapshot";
 /// A snapshot being built.
 pub const BUILDING: &str = "snapshot.build";
-/// A snapshot being received.
+/// Snapshots being received: `snapshot.recv.<n>`, one file per stream.
 pub const RECEIVING: &str = "snapshot.recv";
 /// Present while the current snapshot is being installed into the engine.
 pub const PENDING: &str = "install.pending";
@@ -96,6 +96,23 @@ pub fn resume(meta_dir: &Path, engine: &Engine) -> Result<Option<i64>, Replicati
 pub(crate) fn write_log_facts(meta: &MetaDir, header: &Header) -> Result<(), ReplicationError> {
     meta.replace_lines(crate::zxid::TERMS, &header.terms)?;
     meta.replace_lines(crate::state_machine::MEMBERSHIPS, &header.memberships)
+}
+
+/// Removes the files of snapshots that were being received when the server stopped.
+pub(crate) fn remove_received(meta: &MetaDir) -> Result<(), ReplicationError> {
+    let dir = meta.path();
+    let entries = std::fs::read_dir(dir).map_err(|source| ReplicationError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(RECEIVING) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|source| ReplicationError::Io { path, source })?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn remove_marker(pending: &Path) -> Result<(), ReplicationError> {
