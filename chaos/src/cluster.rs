@@ -56,6 +56,9 @@ impl Node {
 pub struct Cluster {
     bin: PathBuf,
     pub nodes: Vec<Node>,
+    /// Members found exited by themselves before a fault or a heal reaped them (a
+    /// fail-stop the nemesis then restarted), by index, once per exit.
+    crashed_earlier: Vec<usize>,
 }
 
 impl Cluster {
@@ -96,6 +99,7 @@ impl Cluster {
         let mut cluster = Cluster {
             bin: bin.to_owned(),
             nodes,
+            crashed_earlier: Vec::new(),
         };
         for i in 0..n {
             cluster.spawn(i)?;
@@ -136,6 +140,9 @@ impl Cluster {
 
     /// SIGKILL member `i` (continued first, so that a stopped one dies at once) and reap it.
     pub fn kill(&mut self, i: usize) {
+        if self.reap_if_exited(i) {
+            self.crashed_earlier.push(i);
+        }
         let node = &mut self.nodes[i];
         node.signal(libc::SIGCONT);
         if let Some(mut c) = node.child.take() {
@@ -163,7 +170,9 @@ impl Cluster {
     pub fn heal(&mut self) -> Result<(), ChaosError> {
         for i in 0..self.nodes.len() {
             self.resume(i);
-            self.reap_if_exited(i);
+            if self.reap_if_exited(i) {
+                self.crashed_earlier.push(i);
+            }
             self.spawn(i)?;
         }
         Ok(())
@@ -196,11 +205,15 @@ impl Cluster {
         self.nodes.iter().map(|n| n.port).collect()
     }
 
-    /// The members whose process exited by itself (a crash the nemesis did not cause).
+    /// The members whose process exited by itself (a crash the nemesis did not cause),
+    /// now or earlier in the run, once per exit.
     pub fn crashed(&mut self) -> Vec<usize> {
-        (0..self.nodes.len())
+        let now: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.reap_if_exited(i))
-            .collect()
+            .collect();
+        let mut all = self.crashed_earlier.clone();
+        all.extend(now);
+        all
     }
 
     /// The last lines of member `i`'s current log, for an error message.

@@ -146,6 +146,10 @@ pub struct Member {
     /// openraft 0.9's leader does not step down when it loses its quorum; this is when a
     /// quorum last confirmed this server's leadership ([`Member::is_leader`] needs it).
     quorum_confirmed: parking_lot::Mutex<Option<Instant>>,
+    /// The term this server was last seen leading, and the last index its log held when
+    /// first seen leading it: what it must have applied before it decides
+    /// ([`Member::is_leader`]).
+    leading_from: parking_lot::Mutex<Option<(u64, Option<u64>)>>,
     /// When each peer was last heard from over Raft.
     last_heard: Arc<LastHeard>,
     /// The old leader's lease: how long a leader may go without a quorum's ack.
@@ -234,6 +238,7 @@ impl Member {
         let member = Member {
             id: cfg.id,
             quorum_confirmed: parking_lot::Mutex::new(None),
+            leading_from: parking_lot::Mutex::new(None),
             last_heard,
             lease: Duration::from_millis(cfg.election_timeout_max_ms),
             proposals: ProposalSizes::default(),
@@ -249,9 +254,16 @@ impl Member {
         Ok((member, feed))
     }
 
-    /// Whether this server leads the group now and has applied every entry committed
-    /// before its term (it has applied an entry of its own term: the blank one a new
-    /// leader commits first), so that its decisions see the whole committed state.
+    /// Whether this server leads the group now and has applied every entry its log held
+    /// when it was first seen leading this term, so that its decisions see the whole
+    /// committed state.
+    ///
+    /// A newly elected leader's log ends with the blank entry it commits first. But
+    /// openraft restores a leader that restarts with its own committed vote as the
+    /// leader of the same term, with no new blank entry: its log may hold entries of
+    /// that term it committed (or a quorum has) before the restart and that its engine
+    /// lost, which it applies again only once a quorum answers. Having applied some
+    /// entry of its own term is not enough then; it must apply all of them.
     ///
     /// A leader that a quorum has not confirmed within the lease is not the leader here:
     /// it may be cut off, and the others may have elected another.
@@ -259,9 +271,23 @@ impl Member {
         let ready = {
             let m = self.raft.metrics();
             let m = m.borrow();
-            m.state == ServerState::Leader
-                && m.current_leader == Some(self.id)
-                && m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
+            if m.state != ServerState::Leader || m.current_leader != Some(self.id) {
+                return false;
+            }
+            let must_apply = {
+                let mut from = self.leading_from.lock();
+                match *from {
+                    Some((term, index)) if term == m.current_term => index,
+                    _ => {
+                        // First seen leading this term: nothing has been decided in it
+                        // since this run started, so all the log holds came before.
+                        *from = Some((m.current_term, m.last_log_index));
+                        m.last_log_index
+                    }
+                }
+            };
+            m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
+                && m.last_applied.map(|l| l.index) >= must_apply
         };
         ready && self.quorum_confirmed_within(self.lease)
     }
