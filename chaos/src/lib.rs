@@ -236,9 +236,11 @@ async fn drive(opts: &Options, cluster: &Arc<Mutex<Cluster>>) -> Result<Summary,
     if let Err(e) = wait_healthy(&ports, Duration::from_secs(60)).await {
         return Err(unhealthy(e, cluster));
     }
+    // Draining a long queue lists it once per element: give the final reads time on a
+    // loaded machine.
     let last = worker(
         opts.clients,
-        Instant::now() + Duration::from_secs(60),
+        Instant::now() + Duration::from_secs(180),
         &mut rng,
     );
     workload::finish(opts.workload, last).await;

@@ -61,8 +61,8 @@ fn a_queue_on_three_nodes_loses_and_repeats_nothing_under_kills() {
         nodes: 3,
         workload: "queue",
         nemesis: "kill",
-        seconds: 15,
-        clients: 4,
+        seconds: 12,
+        clients: 3,
         seed: 12,
         server_cfg: SNAPSHOTS,
     });
