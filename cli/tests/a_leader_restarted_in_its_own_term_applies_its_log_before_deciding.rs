@@ -15,14 +15,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::ensemble::Ensemble;
 use common::*;
 use warren_proto::consts::op;
 use warren_proto::{Acl, ConnectRequest, CreateRequest, CreateResponse, Jute, Reader, Request};
-use zookeeper_client::CreateMode;
 
 const WRITERS: usize = 8;
 const ACKED_BEFORE_KILL: usize = 3000;
@@ -70,37 +68,10 @@ async fn a_leader_restarted_in_its_own_term_applies_its_log_before_deciding() {
     };
     let c = zk(&addr).await;
     tm(c.create("/seq", b"", &persistent())).await.unwrap();
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut tasks = Vec::new();
-    for _ in 0..WRITERS {
-        let c = zk(&addr).await;
-        let acked = acked.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let create = c.create("/seq/n-", b"x", &opts(CreateMode::PersistentSequential));
-                match tokio::time::timeout(CALL_TIMEOUT, create).await {
-                    Ok(Ok((_, seq))) => acked
-                        .lock()
-                        .unwrap()
-                        .push(format!("n-{:010}", seq.into_i64())),
-                    _ => return,
-                }
-            }
-        }));
-    }
-    let end = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < ACKED_BEFORE_KILL {
-        assert!(Instant::now() < end, "the load did not get going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    for m in &mut e.members {
-        m.kill9();
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
+    let (acked, _) = e
+        .sequential_load_then_kill_all(&addr, WRITERS, b"x", ACKED_BEFORE_KILL)
+        .await;
     drop(c);
-    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
 
     // The leader first, so that it leads again before a follower could elect another.
     let created = tokio::task::block_in_place(|| {

@@ -12,13 +12,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::ensemble::Ensemble;
 use common::*;
-use zookeeper_client::CreateMode;
 
 const WRITERS: usize = 32;
 const ACKED_BEFORE_KILL: usize = 6000;
@@ -31,40 +28,14 @@ async fn restarting_every_member_mid_stream_applies_each_txn_once() {
     let leader = e.wait_leader(Duration::from_secs(10));
     let c = zk(&e.members[leader].addr()).await;
     tm(c.create("/seq", b"", &persistent())).await.unwrap();
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let attempted = Arc::new(AtomicUsize::new(0));
-    let value = vec![7u8; 1024];
-    let mut tasks = Vec::new();
-    for _ in 0..WRITERS {
-        let (c, acked, attempted, value) =
-            (c.clone(), acked.clone(), attempted.clone(), value.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                attempted.fetch_add(1, Ordering::SeqCst);
-                let create = c.create("/seq/n-", &value, &opts(CreateMode::PersistentSequential));
-                match tokio::time::timeout(CALL_TIMEOUT, create).await {
-                    Ok(Ok((_, seq))) => acked
-                        .lock()
-                        .unwrap()
-                        .push(format!("n-{:010}", seq.into_i64())),
-                    _ => return,
-                }
-            }
-        }));
-    }
-    let end = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < ACKED_BEFORE_KILL {
-        assert!(Instant::now() < end, "the load did not get going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    for m in &mut e.members {
-        m.kill9();
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
-    let attempted = attempted.load(Ordering::SeqCst);
+    let (acked, attempted) = e
+        .sequential_load_then_kill_all(
+            &e.members[leader].addr(),
+            WRITERS,
+            &[7u8; 1024],
+            ACKED_BEFORE_KILL,
+        )
+        .await;
     tokio::task::block_in_place(|| {
         for m in &mut e.members {
             m.spawn_without_waiting();

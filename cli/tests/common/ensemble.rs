@@ -1,9 +1,12 @@
 //! An ensemble of real `warren` processes on loopback, each with its own data dir,
 //! `myid` and a zoo.cfg whose `server.N` lines name every member's quorum port.
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{four_letter, free_port, wait_ruok, Warren};
+use super::{four_letter, free_port, opts, wait_ruok, zk, Warren, CALL_TIMEOUT};
 
 /// Members numbered 1..=n; `members[i]` has myid `i + 1`.
 pub struct Ensemble {
@@ -145,5 +148,52 @@ impl Ensemble {
             .map(|i| self.members[i].addr())
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// Sequential creates of `value` under `/seq` (which must exist), by `writers`
+    /// sessions on `addr` as fast as they are taken, until `acked_before_kill` are
+    /// acknowledged; then every member is killed with SIGKILL at once. Returns the
+    /// acknowledged names (`n-0000000042`) and how many creates were attempted.
+    pub async fn sequential_load_then_kill_all(
+        &mut self,
+        addr: &str,
+        writers: usize,
+        value: &[u8],
+        acked_before_kill: usize,
+    ) -> (BTreeSet<String>, usize) {
+        let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let attempted = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..writers {
+            let c = zk(addr).await;
+            let (acked, attempted, value) = (acked.clone(), attempted.clone(), value.to_vec());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    attempted.fetch_add(1, Ordering::SeqCst);
+                    let mode = zookeeper_client::CreateMode::PersistentSequential;
+                    let create = c.create("/seq/n-", &value, &opts(mode));
+                    match tokio::time::timeout(CALL_TIMEOUT, create).await {
+                        Ok(Ok((_, seq))) => acked
+                            .lock()
+                            .unwrap()
+                            .push(format!("n-{:010}", seq.into_i64())),
+                        _ => return,
+                    }
+                }
+            }));
+        }
+        let end = Instant::now() + Duration::from_secs(60);
+        while acked.lock().unwrap().len() < acked_before_kill {
+            assert!(Instant::now() < end, "the load did not get going");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for m in &mut self.members {
+            m.kill9();
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let acked = acked.lock().unwrap().iter().cloned().collect();
+        (acked, attempted.load(Ordering::SeqCst))
     }
 }
