@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -109,36 +108,9 @@ async fn a_leader_restarted_in_its_own_term_applies_its_log_before_deciding() {
         !acked.contains(&name),
         "the restarted leader gave {created} again: it decided before applying its log"
     );
-    let leader_now = tokio::task::block_in_place(|| e.wait_leader(Duration::from_secs(20)));
-    let c = zk(&e.members[leader_now].addr()).await;
-    tm(c.create("/after", b"", &persistent())).await.unwrap();
-    let mut lists = Vec::new();
-    for m in &e.members {
-        let c = zk(&m.addr()).await;
-        tm(c.sync("/")).await.unwrap();
-        let children: BTreeSet<String> = tm(c.list_children("/seq"))
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
-        assert!(
-            children.contains(&name),
-            "{}: {created} is missing",
-            m.addr()
-        );
-        let missing: Vec<&String> = acked.difference(&children).take(5).collect();
-        assert!(
-            missing.is_empty(),
-            "{}: acknowledged creates are missing: {missing:?}",
-            m.addr()
-        );
-        lists.push(children);
+    for (addr, children) in e.settled_children(&acked).await {
+        assert!(children.contains(&name), "{addr}: {created} is missing");
     }
-    assert!(
-        lists.windows(2).all(|w| w[0] == w[1]),
-        "the members disagree: {:?} children",
-        lists.iter().map(BTreeSet::len).collect::<Vec<_>>()
-    );
     tokio::task::block_in_place(|| {
         for m in &mut e.members {
             assert!(m.is_running(), "a member stopped; its log:\n{}", m.log());

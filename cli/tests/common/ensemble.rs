@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{four_letter, free_port, opts, wait_ruok, zk, Warren, CALL_TIMEOUT};
+use super::{four_letter, free_port, opts, persistent, tm, wait_ruok, zk, Warren, CALL_TIMEOUT};
 
 /// Members numbered 1..=n; `members[i]` has myid `i + 1`.
 pub struct Ensemble {
@@ -195,5 +195,42 @@ impl Ensemble {
         }
         let acked = acked.lock().unwrap().iter().cloned().collect();
         (acked, attempted.load(Ordering::SeqCst))
+    }
+
+    /// After [`Ensemble::sequential_load_then_kill_all`] and a restart: writes `/after`
+    /// through the leader (once it is everywhere, so is everything before it), then reads
+    /// `/seq` on every member after a sync. Asserts that every member holds every name in
+    /// `acked` and that all members hold the same; returns each member's address and
+    /// children.
+    pub async fn settled_children(
+        &self,
+        acked: &BTreeSet<String>,
+    ) -> Vec<(String, BTreeSet<String>)> {
+        let leader = tokio::task::block_in_place(|| self.wait_leader(Duration::from_secs(20)));
+        let c = zk(&self.members[leader].addr()).await;
+        tm(c.create("/after", b"", &persistent())).await.unwrap();
+        let mut lists = Vec::new();
+        for m in &self.members {
+            let c = zk(&m.addr()).await;
+            tm(c.sync("/")).await.unwrap();
+            let children: BTreeSet<String> = tm(c.list_children("/seq"))
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+            let missing: Vec<&String> = acked.difference(&children).take(5).collect();
+            assert!(
+                missing.is_empty(),
+                "{}: acknowledged creates are missing: {missing:?}",
+                m.addr()
+            );
+            lists.push((m.addr(), children));
+        }
+        assert!(
+            lists.windows(2).all(|w| w[0].1 == w[1].1),
+            "the members disagree: {:?} children",
+            lists.iter().map(|(_, c)| c.len()).collect::<Vec<_>>()
+        );
+        lists
     }
 }
