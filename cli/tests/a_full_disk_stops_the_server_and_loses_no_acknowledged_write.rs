@@ -62,17 +62,10 @@ impl Drop for SmallDisk {
 /// 2 KiB that do not compress (the engine compresses its tables), the same for a path
 /// every time.
 fn payload(path: &str) -> Vec<u8> {
-    let mut x = path.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+    let seed = path.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    (0..2048)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    incompressible(seed, 2048)
 }
 
 fn create(path: &str) -> Request {

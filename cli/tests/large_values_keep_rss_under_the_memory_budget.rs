@@ -37,15 +37,7 @@ fn value(base: &[u8], i: usize) -> Vec<u8> {
 }
 
 fn base_value() -> Vec<u8> {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    (0..VALUE)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    incompressible(0x2545_f491_4f6c_dd1d, VALUE)
 }
 
 fn path(i: usize) -> String {
